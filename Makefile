@@ -1,0 +1,50 @@
+# Every target sets itself up first, so `make demo` and `make test` work as the first command on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
+# jsii prints an end-of-life banner on Node 20; the CDK CLI must never phone home during synth.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := 1
+
+.PHONY: help setup test lint typecheck unit demo bench synth deploy clean
+
+help:
+	@echo "make demo   - run the whole pipeline locally on an emulated AWS (no account needed)"
+	@echo "make test   - lint, type-check, synth gates and the full test suite"
+	@echo "make bench  - validator throughput and memory benchmark"
+	@echo "make deploy - cdk deploy to the AWS account in your environment"
+
+setup: .venv/.installed node_modules/.installed
+
+.venv/.installed: requirements.lock pyproject.toml
+	python3 -m venv .venv
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: setup
+	$(PY) -m mypy
+
+unit: setup
+	$(PY) -m pytest -q
+
+test: lint typecheck unit
+
+demo: setup
+	$(PY) -m novaft.demo
+
+bench: setup
+	$(PY) -m bench.validate_bench
+
+clean:
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from novaft.cli import main
+
+sys.exit(main())
