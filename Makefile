@@ -17,6 +17,8 @@ help:
 	@echo "make deploy - cdk deploy to the AWS account in your environment"
 
 setup: .venv/.installed node_modules/.installed
+	@# The Lambda dependency layer (arm64 wheels, no Docker); a no-op when already built from the same pins.
+	$(PY) scripts/build_lambda_layer.py
 
 .venv/.installed: requirements.lock pyproject.toml
 	python3 -m venv .venv
@@ -45,6 +47,14 @@ demo: setup
 
 bench: setup
 	$(PY) -m bench.validate_bench
+
+synth: setup
+	cdk synth --quiet
+	@# W3005: CDK adds DependsOn that a GetAtt already implies; W6001: the pipeline stack re-exports data-stack names on purpose.
+	$(PY) -m cfnlint --ignore-checks W3005 W6001 -- cdk.out/*.template.json
+
+deploy: setup
+	cdk deploy --all
 
 clean:
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

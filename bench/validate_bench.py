@@ -1,0 +1,193 @@
+"""Validator throughput and memory: ``python -m bench.validate_bench [--mb N]``.
+
+Generates synthetic text SFT and DPO datasets in a temporary folder, then for each file measures a parse-only
+baseline (every line read and parsed with orjson, nothing checked) and the full validation, in the same run. Prints
+MB/s, the ratio to the baseline, the peak Python heap of the validation (tracemalloc, measured in a separate pass so
+it does not slow the timed one), the process peak RSS, and the time extrapolated for a 13 GB dataset on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from novaft.validation import ValidationOptions, iter_byte_lines, validate_dataset
+
+TARGET_DATASET_BYTES = 13 * 1000**3
+_WORDS = [
+    "the",
+    "customer",
+    "asked",
+    "about",
+    "returns",
+    "shipping",
+    "warranty",
+    "tent",
+    "backpack",
+    "stove",
+    "jacket",
+    "boots",
+    "order",
+    "refund",
+    "size",
+    "colour",
+    "delivery",
+    "store",
+    "weekend",
+    "trail",
+    "rain",
+    "waterproof",
+    "light",
+    "warm",
+    "price",
+    "discount",
+    "policy",
+    "days",
+    "receipt",
+    "help",
+    "thanks",
+]
+
+
+def _sentence(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(_WORDS) for _ in range(words)).capitalize() + "."
+
+
+def _sft_record(rng: random.Random) -> dict[str, object]:
+    messages = []
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        messages.append({"role": "user", "content": [{"text": _sentence(rng, rng.randint(10, 60))}]})
+        messages.append({"role": "assistant", "content": [{"text": _sentence(rng, rng.randint(30, 200))}]})
+    return {
+        "schemaVersion": "bedrock-conversation-2024",
+        "system": [{"text": "You are a helpful support agent for an outdoor gear shop."}],
+        "messages": messages,
+    }
+
+
+def _dpo_record(rng: random.Random) -> dict[str, object]:
+    return {
+        "schemaVersion": "bedrock-conversation-2024",
+        "messages": [
+            {"role": "user", "content": [{"text": _sentence(rng, rng.randint(10, 60))}]},
+            {
+                "role": "assistant",
+                "candidates": [
+                    {"content": [{"text": _sentence(rng, rng.randint(30, 150))}], "preferenceLabel": "preferred"},
+                    {"content": [{"text": _sentence(rng, rng.randint(10, 80))}], "preferenceLabel": "non-preferred"},
+                ],
+            },
+        ],
+    }
+
+
+def write_dataset(path: Path, megabytes: float, make_record: Callable[[random.Random], dict[str, object]]) -> int:
+    """Write about ``megabytes`` MB of records; a pool of distinct records is cycled to keep generation fast."""
+    rng = random.Random(7)
+    pool = [orjson.dumps(make_record(rng)) + b"\n" for _ in range(2000)]
+    target = int(megabytes * 1000**2)
+    written = 0
+    with path.open("wb") as out:
+        while written < target:
+            for line in pool:
+                out.write(line)
+                written += len(line)
+    return written
+
+
+def parse_only(path: Path) -> int:
+    records = 0
+    with path.open("rb") as stream:
+        for line in stream:
+            orjson.loads(line)
+            records += 1
+    return records
+
+
+def full_validation(path: Path, options: ValidationOptions) -> int:
+    with path.open("rb") as stream:
+        report = validate_dataset(iter_byte_lines(stream), options)
+    if not report.error_counts.keys() <= {"too_many_records"}:
+        raise SystemExit(f"benchmark data unexpectedly invalid: {report.error_counts}")
+    return report.records
+
+
+def _timed(run: Callable[[], int], repeat: int) -> tuple[float, float, int]:
+    """Best wall seconds and best CPU seconds of this process over ``repeat`` runs (a shared machine adds only
+    noise, never speed), and the records counted."""
+    best_wall = best_cpu = float("inf")
+    records = 0
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        records = run()
+        best_wall = min(best_wall, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    return best_wall, best_cpu, records
+
+
+def _peak_heap(run: Callable[[], int]) -> int:
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def bench_file(
+    label: str, path: Path, size: int, options: ValidationOptions, heap_sample: Path | None, repeat: int
+) -> None:
+    mb = size / 1000**2
+    baseline_seconds, baseline_cpu, records = _timed(lambda: parse_only(path), repeat)
+    validate_seconds, validate_cpu, _ = _timed(lambda: full_validation(path, options), repeat)
+    print(
+        f"{label}: {mb:,.1f} MB, {records:,} records (best of the runs: wall clock; CPU time of this process in brackets)"
+    )
+    print(
+        f"  parse-only baseline  {baseline_seconds:7.2f} s  {mb / baseline_seconds:8.1f} MB/s"
+        f"  [{baseline_cpu:6.2f} s  {mb / baseline_cpu:8.1f} MB/s]"
+    )
+    print(
+        f"  full validation      {validate_seconds:7.2f} s  {mb / validate_seconds:8.1f} MB/s"
+        f"  [{validate_cpu:6.2f} s  {mb / validate_cpu:8.1f} MB/s]"
+    )
+    print(f"  ratio to baseline    {validate_seconds / baseline_seconds:7.2f}x  [{validate_cpu / baseline_cpu:6.2f}x]")
+    extrapolated = validate_seconds * TARGET_DATASET_BYTES / size
+    extrapolated_cpu = validate_cpu * TARGET_DATASET_BYTES / size
+    print(f"  13 GB on one core    {extrapolated / 60:7.1f} min  [{extrapolated_cpu / 60:6.1f} min] (extrapolated)")
+    peak = _peak_heap(lambda: full_validation(path, options))
+    print(f"  peak Python heap     {peak / 1024**2:7.1f} MiB (tracemalloc, full file)")
+    if heap_sample is not None:
+        small_peak = _peak_heap(lambda: full_validation(heap_sample, options))
+        print(f"  peak heap, 1/10 file {small_peak / 1024**2:7.1f} MiB (flat if close to the line above)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=float, default=100.0, help="size of the text SFT file in MB (default 100)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each measurement; the best counts")
+    args = parser.parse_args(argv)
+    options_sft = ValidationOptions(model="lite", method="sft", max_records=0)
+    options_dpo = ValidationOptions(model="lite", method="dpo", max_records=0)
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        sft, sft_small, dpo = root / "sft.jsonl", root / "sft-small.jsonl", root / "dpo.jsonl"
+        sft_size = write_dataset(sft, args.mb, _sft_record)
+        write_dataset(sft_small, args.mb / 10, _sft_record)
+        dpo_size = write_dataset(dpo, args.mb / 2, _dpo_record)
+        bench_file("text SFT", sft, sft_size, options_sft, sft_small, args.repeat)
+        bench_file("DPO", dpo, dpo_size, options_dpo, None, args.repeat)
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"process peak RSS {rss_kib / 1024:,.1f} MiB (includes the interpreter and imports)")
+
+
+if __name__ == "__main__":
+    main()

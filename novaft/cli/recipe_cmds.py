@@ -1,0 +1,275 @@
+"""``novaft render`` (print the recipe YAML for a job) and ``novaft plan`` (print the CreateTrainingJob request,
+the instances and the estimate, without calling AWS)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from novaft.errors import InputFileError, UsageError
+from novaft.recipes import (
+    JobSpec,
+    TrainingJobInputs,
+    build_training_job_request,
+    estimate_run,
+    hyperparameters_from_recipe_keys,
+    load_catalog,
+    load_price_table,
+    render_recipe,
+    training_job_name,
+)
+from novaft.recipes.catalog import METHODS, MODEL_NAMES, PEFT_SCHEMES
+from novaft.recipes.estimate import Estimate
+from novaft.recipes.yaml_io import YamlSyntaxError, load_yaml_text
+
+# Obviously-example placeholders (AWS documentation account and bucket) for planning without an AWS account.
+EXAMPLE_ROLE_ARN = "arn:aws:iam::111122223333:role/ExampleSageMakerExecutionRole"
+EXAMPLE_OUTPUT = "s3://amzn-s3-demo-bucket/novaft/"
+DEFAULT_REGION = "us-east-1"
+CHARS_PER_TOKEN = 4.0  # rough English-text ratio for the local-file token estimate
+
+
+def register(subparsers: Any) -> None:
+    render = subparsers.add_parser("render", help="print the Nova recipe YAML for a job")
+    _add_job_options(render)
+    render.add_argument("-o", "--output-file", dest="output_file", metavar="FILE", help="write here (default stdout)")
+    render.set_defaults(handler=run_render)
+
+    plan = subparsers.add_parser("plan", help="print the training job request, instances and estimate (no AWS calls)")
+    plan.add_argument("--train", required=True, help="s3:// URI of train.jsonl (or a local file, for the estimate)")
+    plan.add_argument("--validation", help="s3:// URI of validation.jsonl")
+    _add_job_options(plan)  # the same choices as render: --job, or flags that override it
+    plan.add_argument("--region", help=f"AWS region (default: the job's region, else {DEFAULT_REGION})")
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.add_argument("--role-arn", default=EXAMPLE_ROLE_ARN, help="SageMaker execution role (default: an example ARN)")
+    plan.add_argument("--output", default=EXAMPLE_OUTPUT, help="s3:// base for run artifacts (default: an example)")
+    plan.add_argument("--run-id", help="run id the job name derives from (default: from the train URI)")
+    plan.add_argument("--stats", type=Path, metavar="report.json", help="the validator's JSON report, for the estimate")
+    plan.add_argument("--prices", type=Path, metavar="prices.yaml", help="price table (default: recipes/prices.yaml)")
+    plan.set_defaults(handler=run_plan)
+
+
+def _add_job_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=MODEL_NAMES)
+    parser.add_argument("--method", choices=METHODS)
+    parser.add_argument("--peft", choices=PEFT_SCHEMES)
+    parser.add_argument("--instance-type", metavar="ml.X")
+    parser.add_argument("--instance-count", type=int, metavar="N")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="dotted.key=value",
+        help="override a recipe key, e.g. training_config.model.optim.lr=5e-6",
+    )
+    parser.add_argument("--job", type=Path, metavar="job.yaml", help="job spec file (see recipes/README.md)")
+
+
+# --- render ----------------------------------------------------------------------------------------------------------
+
+
+def run_render(args: argparse.Namespace) -> int:
+    spec = spec_from_args(args)
+    rendered = render_recipe(spec)
+    if args.output_file:
+        _write(Path(args.output_file), rendered.yaml_text)
+    else:
+        sys.stdout.write(rendered.yaml_text)
+    return 0
+
+
+def spec_from_args(args: argparse.Namespace) -> JobSpec:
+    """The job file's choices, overridden by any flag given on the command line."""
+    data: dict[str, Any] = _read_job_file(args.job) if getattr(args, "job", None) else {}
+    for flag in ("model", "method", "peft", "instance_type", "instance_count"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            data[flag] = value
+    settings = _parse_settings(getattr(args, "settings", []))
+    if settings:
+        hyperparameters = dict(data.get("hyperparameters") or {})
+        hyperparameters.update(hyperparameters_from_recipe_keys(data, settings))
+        data["hyperparameters"] = hyperparameters
+    source = str(args.job) if getattr(args, "job", None) else "command line"
+    return JobSpec.model_validate(data, context={"source": source})
+
+
+def _parse_settings(pairs: list[str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set {pair!r}: expected dotted.key=value, e.g. training_config.model.optim.lr=5e-6")
+        try:
+            settings[key.strip()] = load_yaml_text(raw, source=f"--set {key}")
+        except YamlSyntaxError as exc:
+            raise UsageError(str(exc)) from None
+    return settings
+
+
+def _read_job_file(path: Path) -> dict[str, Any]:
+    text = _read_text(path)
+    try:
+        data = load_yaml_text(text, source=str(path))
+    except YamlSyntaxError as exc:
+        raise UsageError(str(exc)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"{path}: expected a mapping of job settings (see recipes/README.md), got {type(data).__name__}"
+        )
+    return data
+
+
+# --- plan ------------------------------------------------------------------------------------------------------------
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    spec = spec_from_args(args)
+    region = args.region or spec.region or DEFAULT_REGION
+    output_base = args.output.rstrip("/") + "/"
+    if not output_base.startswith("s3://"):
+        raise UsageError(f"--output {args.output!r}: expected an s3:// URI")
+    placeholders = []
+    if args.role_arn == EXAMPLE_ROLE_ARN:
+        placeholders.append(f"role ARN is an example ({EXAMPLE_ROLE_ARN}); pass --role-arn")
+    if args.output == EXAMPLE_OUTPUT:
+        placeholders.append(f"artifact location is an example ({EXAMPLE_OUTPUT}); pass --output")
+
+    stats = _read_stats(args.stats) if args.stats else None
+    train_uri = args.train
+    if not train_uri.startswith("s3://"):
+        local = Path(train_uri)
+        if stats is None:
+            stats = _local_stats(local)
+        train_uri = f"{output_base}incoming/{local.name}"
+        placeholders.append(f"train data is local; the request shows {train_uri} where it would be uploaded")
+
+    run_id = args.run_id or _run_id_from(args.train)
+    job_name = training_job_name(run_id)
+    run_prefix = f"{output_base}runs/{run_id}/"
+    rendered = render_recipe(spec)
+    inputs = TrainingJobInputs(
+        job_name=job_name,
+        role_arn=args.role_arn,
+        region=region,
+        train_s3_uri=train_uri,
+        validation_s3_uri=args.validation,
+        recipe_s3_uri=f"{run_prefix}recipe/{rendered.file_name}",
+        output_s3_uri=f"{run_prefix}output/",
+        tensorboard_s3_uri=f"{run_prefix}tensorboard/",
+    )
+    request = build_training_job_request(spec, rendered, inputs)
+    prices = load_price_table(args.prices) if args.prices else load_price_table()
+    estimate = estimate_run(spec, stats, prices, region=region)
+    if args.validation and not rendered.variant.validation_channel:
+        placeholders.append(f"{rendered.variant.id} ignores validation data: no validation channel is sent")
+    plan = {
+        "variant": rendered.variant.id,
+        "instances": {"type": rendered.instance_type, "count": rendered.instance_count},
+        "recipe_s3_uri": inputs.recipe_s3_uri,
+        "request": request,
+        "estimate": estimate.to_dict(),
+        "placeholders": placeholders,
+    }
+    if args.format == "json":
+        print(json.dumps(plan, indent=2))
+    else:
+        print(_plan_text(plan, estimate, rendered.yaml_text))
+    return 0
+
+
+def _run_id_from(train: str) -> str:
+    # Same naming as the trigger contract: incoming/<run>/train.jsonl is run <run>; incoming/<name>.jsonl is <name>.
+    path = Path(train.rstrip("/"))
+    stem = path.parent.name if path.stem == "train" and path.parent.name else path.stem or "run"
+    return f"{stem}-{hashlib.sha256(train.encode('utf-8')).hexdigest()[:8]}"
+
+
+def _read_stats(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not JSON (line {exc.lineno}): {exc.msg}") from None
+    stats = data.get("stats", data) if isinstance(data, dict) else None
+    if not isinstance(stats, dict):
+        raise UsageError(f"{path}: expected the validator's JSON report (an object with a 'stats' object)")
+    return {**stats, "records": stats.get("records", data.get("records"))}
+
+
+def _local_stats(path: Path) -> dict[str, Any]:
+    """Record count and a characters/4 token estimate, read line by line (for the estimate only, not validation)."""
+    records = 0
+    characters = 0
+    try:
+        with path.open("rb") as handle:
+            for line in handle:
+                if line.strip():
+                    records += 1
+                    characters += len(line)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
+    mean = characters / CHARS_PER_TOKEN / records if records else 0
+    return {"records": records, "estimated_tokens": {"mean": mean}}
+
+
+def _plan_text(plan: dict[str, Any], estimate: Estimate, recipe_text: str) -> str:
+    request = plan["request"]
+    lines = [
+        f"Variant:    {plan['variant']}",
+        f"Instances:  {plan['instances']['count']} x {plan['instances']['type']}",
+        f"Job name:   {request['TrainingJobName']}",
+        f"Image:      {request['AlgorithmSpecification']['TrainingImage']}",
+        f"Recipe:     {plan['recipe_s3_uri']}",
+        "",
+        "Estimate (an estimate, not a quote):",
+    ]
+    if estimate.training_hours is None:
+        lines.append("  no time estimate")
+    else:
+        lines.append(
+            f"  training time   ~{estimate.training_hours} h ({estimate.records} records, {estimate.epochs} epochs)"
+        )
+        lines.append(f"  instance-hours  ~{estimate.instance_hours}")
+    if estimate.cost is not None:
+        price = f"{estimate.price_per_instance_hour} {estimate.currency}/instance-hour"
+        lines.append(f"  cost            ~{estimate.cost} {estimate.currency} at {price}")
+    lines += [f"  note: {note}" for note in estimate.notes]
+    lines.append(f"  how: {estimate.method}")
+    if plan["placeholders"]:
+        lines += ["", "Placeholders (planning without AWS):"] + [f"  - {item}" for item in plan["placeholders"]]
+    lines += ["", "CreateTrainingJob request:", json.dumps(request, indent=2), "", "Recipe:", recipe_text.rstrip()]
+    return "\n".join(lines)
+
+
+# --- files -----------------------------------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a directory") from None
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+# The catalog is loaded lazily by the commands; importing this module stays cheap for `novaft --help`.
+__all__ = ["load_catalog", "register", "run_plan", "run_render", "spec_from_args"]

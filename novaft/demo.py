@@ -1,0 +1,171 @@
+"""``make demo``: the whole pipeline on an emulated AWS on this machine, no account needed. Training is simulated.
+
+Synthesizes the real CDK app, starts the local AWS, deploys both stacks, drops a valid and a broken dataset into
+the datasets bucket, follows both workflow executions live, then shows the run records, the broken dataset's
+validation report and where every artifact is.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from novaft.errors import NovaftError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ASSEMBLY_DIR = REPO_ROOT / "build" / "local-cdk.out"
+VALID_SAMPLE = REPO_ROOT / "samples" / "sft-valid.jsonl"
+BROKEN_SAMPLE = REPO_ROOT / "samples" / "sft-broken.jsonl"
+VALID_KEY = "incoming/demo-sft.jsonl"
+BROKEN_KEY = "incoming/demo-broken.jsonl"
+SIMULATED_TRAINING_SECONDS = 3.0
+WAIT_STATE_SECONDS = 1.0
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _fallback_valid_dataset() -> bytes:
+    """A small valid SFT dataset, used only when samples/sft-valid.jsonl is missing."""
+    lines = []
+    for trip in range(8):
+        record = {
+            "schemaVersion": "bedrock-conversation-2024",
+            "system": [{"text": "You answer questions about hiking gear."}],
+            "messages": [
+                {"role": "user", "content": [{"text": f"Which tent suits trip number {trip}?"}]},
+                {"role": "assistant", "content": [{"text": "A light two-person tent with a full rain fly."}]},
+            ],
+        }
+        lines.append(json.dumps(record))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _dataset(path: Path, fallback: bytes) -> bytes:
+    return path.read_bytes() if path.is_file() else fallback
+
+
+def run_demo() -> int:
+    import boto3
+
+    from novaft.local import watch
+    from novaft.local.assembly import synthesize_local
+    from novaft.local.deploy import deploy_assembly
+    from novaft.local.server import local_aws
+    from novaft.local.training import SIMULATED_NOTICE, TrainingOutcome, TrainingSimulator
+
+    _say(f"novaft demo: the real pipeline on a local emulated AWS. NOTE: {SIMULATED_NOTICE}.")
+    started = time.monotonic()
+    _say("1/5 synthesizing the CDK app ...")
+    assembly = synthesize_local(ASSEMBLY_DIR)
+    _say(f"    done in {time.monotonic() - started:.1f} s -> {assembly.relative_to(REPO_ROOT)}")
+
+    simulator = TrainingSimulator(
+        default=TrainingOutcome(duration_seconds=SIMULATED_TRAINING_SECONDS), max_wait_state_seconds=WAIT_STATE_SECONDS
+    )
+    with local_aws(simulator=simulator) as aws:
+        _say(f"2/5 {aws.notice}")
+        _say("3/5 deploying ...")
+        deployed = deploy_assembly(assembly, on_progress=lambda message: _say(f"    {message}"))
+        outputs = next(stack.outputs for name, stack in deployed.items() if name.endswith("-Pipeline"))
+        bucket = outputs["DatasetsBucketName"]
+
+        _say(f"4/5 dropping two datasets into s3://{bucket}/incoming/ and following the workflow:")
+        s3, stepfunctions = boto3.client("s3"), boto3.client("stepfunctions")
+        s3.put_object(Bucket=bucket, Key=VALID_KEY, Body=_dataset(VALID_SAMPLE, _fallback_valid_dataset()))
+        s3.put_object(Bucket=bucket, Key=BROKEN_KEY, Body=_dataset(BROKEN_SAMPLE, b'{"messages": "not a list"}\n'))
+        labels = {}
+        for key in (VALID_KEY, BROKEN_KEY):
+            (arn,) = watch.wait_for_executions(stepfunctions, outputs["StateMachineArn"], key)
+            labels[arn] = key.removeprefix("incoming/")
+
+        def show(step: watch.StateStep) -> None:
+            label = labels[step.execution_arn]
+            if step.kind == "exited":
+                return
+            if step.state:
+                _say(f"    [{label:>18}] {step.state}")
+            else:
+                _say(f"    [{label:>18}] => {step.kind} {step.detail.splitlines()[0] if step.detail else ''}")
+
+        statuses = watch.follow(stepfunctions, labels, show)
+
+        _say("5/5 results")
+        _show_runs(outputs, labels)
+        _show_report(outputs, labels, BROKEN_KEY)
+        _show_artifacts(outputs)
+        expected = {VALID_KEY: "SUCCEEDED", BROKEN_KEY: "FAILED"}
+        as_expected = all(statuses[arn] == expected["incoming/" + label] for arn, label in labels.items())
+        _say(f"\nFinished in {time.monotonic() - started:.1f} s. Training was simulated; nothing ran on AWS.")
+        if not as_expected:
+            _say(f"UNEXPECTED: execution statuses {statuses}, expected {expected}")
+        return EXIT_OK if as_expected else EXIT_FAILED
+
+
+def _runs_table_items(outputs: dict[str, str]) -> list[dict[str, Any]]:
+    import boto3
+
+    return [dict(item) for item in boto3.resource("dynamodb").Table(outputs["RunsTableName"]).scan()["Items"]]
+
+
+def _show_runs(outputs: dict[str, str], labels: dict[str, str]) -> None:
+    _say(f"\n  Run records (DynamoDB table {outputs['RunsTableName']}):")
+    for item in _runs_table_items(outputs):
+        if item.get("execution_arn") not in labels:
+            continue
+        _say(f"    {item.get('run_id')}: status={item.get('status')}")
+        for name in ("training_job_name", "failure_error", "checkpoint_s3_uri", "report_s3_uri", "run_json_s3_uri"):
+            if item.get(name):
+                value = str(item[name]).splitlines()[0]
+                _say(f"      {name}: {value}")
+
+
+def _show_report(outputs: dict[str, str], labels: dict[str, str], key: str) -> None:
+    import boto3
+
+    broken = [
+        i for i in _runs_table_items(outputs) if labels.get(i.get("execution_arn", "")) == key.removeprefix("incoming/")
+    ]
+    if not broken:
+        return
+    report_key = f"runs/{broken[0]['run_id']}/validation-report.json"
+    try:
+        body = boto3.client("s3").get_object(Bucket=outputs["ArtifactsBucketName"], Key=report_key)["Body"].read()
+    except Exception:  # the report is the validator's to write; say so rather than fail the demo
+        _say(f"\n  No validation report at s3://{outputs['ArtifactsBucketName']}/{report_key}")
+        return
+    report = json.loads(body)
+    _say(f"\n  Validation report of {key} (s3://{outputs['ArtifactsBucketName']}/{report_key}):")
+    _say(f"    valid={report.get('valid')} records={report.get('records')} errors by code={report.get('error_counts')}")
+    for issue in report.get("errors", [])[:10]:
+        _say(f"    line {issue.get('line')}: [{issue.get('code')}] {issue.get('path') or ''} {issue.get('message')}")
+
+
+def _show_artifacts(outputs: dict[str, str]) -> None:
+    import boto3
+
+    bucket = outputs["ArtifactsBucketName"]
+    _say(f"\n  Artifacts (s3://{bucket}/):")
+    for page in boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for entry in page.get("Contents", []):
+            _say(f"    s3://{bucket}/{entry['Key']}")
+
+
+def main() -> int:
+    # Third-party libraries' notices (Powertools' empty-metrics warning) are noise in a demo's output.
+    warnings.simplefilter("ignore")
+    try:
+        return run_demo()
+    except NovaftError as error:
+        print(f"novaft demo: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Errors the operator commands raise; each message names what the user typed and what to do next."""
+
+from __future__ import annotations
+
+from novaft.errors import NovaftError, UsageError
+
+
+class StackNotFound(UsageError):
+    """No pipeline stack with the expected name in the account/region the AWS settings point at."""
+
+    workflow_error = "StackNotFound"
+
+
+class StackOutputsMissing(UsageError):
+    """The stack exists but lacks outputs the CLI needs (not fully deployed, or a different version)."""
+
+    workflow_error = "StackOutputsMissing"
+
+
+class RunNotFound(UsageError):
+    """No run with that run id or run name in the runs table."""
+
+    workflow_error = "RunNotFound"
+
+
+class ReportNotFound(UsageError):
+    """The run has no validation report (yet)."""
+
+    workflow_error = "ReportNotFound"
+
+
+class SubmitConflict(UsageError):
+    """The incoming folder of the run already holds files this submission would not replace."""
+
+    workflow_error = "SubmitConflict"
+
+
+class AwsUnavailable(NovaftError):
+    """AWS could not be reached or refused the call: missing credentials, no region, endpoint down, access denied."""
+
+    workflow_error = "AwsUnavailable"
+
+
+class WaitTimedOut(NovaftError):
+    """A bounded wait (for a run to appear, or to end) ran out."""
+
+    workflow_error = "WaitTimedOut"

@@ -1,0 +1,57 @@
+"""Which job spec a run uses, and the validator options that follow from it.
+
+A run uses ``job.yaml`` from beside its ``train.jsonl`` when there is one, else the stack's default job profile
+(``NOVAFT_DEFAULT_JOB``). Both must pass the same checks; problems surface as ``JobSpecInvalid`` with the recipes
+package's message (every field, the value given and what is allowed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from novaft.errors import UsageError
+from novaft.pipeline.errors import JobSpecInvalid
+from novaft.recipes import JobSpec, JobSpecError, load_catalog
+from novaft.recipes.yaml_io import get_path
+from novaft.validation import ValidationOptions
+
+DEFAULT_JOB_SOURCE = "default job profile (NOVAFT_DEFAULT_JOB)"
+
+
+def job_spec_from(job_yaml: str | None, *, source: str, default_job: dict[str, Any] | None) -> JobSpec:
+    """Parse the run's ``job.yaml`` text (``source`` names it) or, when there is none, the default profile."""
+    try:
+        if job_yaml is not None:
+            return JobSpec.from_yaml_text(job_yaml, source=source)
+        if default_job is None:
+            raise JobSpecInvalid(
+                f"no job.yaml beside the training file and no default job profile is deployed ({source})"
+            )
+        return JobSpec.model_validate(default_job, context={"source": DEFAULT_JOB_SOURCE})
+    except JobSpecError as error:
+        raise JobSpecInvalid(str(error)) from None
+
+
+def max_length_for(spec: JobSpec) -> int:
+    """The recipe's ``max_length`` the job will train with: the spec's override, else the official default."""
+    if spec.hyperparameters.max_length is not None:
+        return spec.hyperparameters.max_length
+    catalog = load_catalog()
+    variant = spec.resolve(catalog).variant
+    path = catalog.tunable_keys(variant).get("max_length")
+    value = get_path(catalog.template_values(variant), path) if path else None
+    if not isinstance(value, int):
+        raise JobSpecInvalid(f"recipe {variant.id} has no integer max_length (found {value!r})")
+    return value
+
+
+def validation_options_for(spec: JobSpec, *, dataset_bucket: str | None) -> ValidationOptions:
+    """Validator options matching what the job will train: same model, method and token limit; media in the bucket."""
+    try:
+        return ValidationOptions(
+            model=spec.model, method=spec.method, max_length=max_length_for(spec), dataset_bucket=dataset_bucket
+        )
+    except UsageError as error:
+        if isinstance(error, JobSpecInvalid):
+            raise
+        raise JobSpecInvalid(f"job spec cannot be validated against: {error}") from None

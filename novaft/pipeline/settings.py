@@ -1,0 +1,111 @@
+"""The Lambda functions' settings, parsed once from the environment the stack gives them.
+
+The names are the contract in docs/architecture.md ("Lambda settings"). The caller passes the environment in
+(``Settings.from_env(os.environ)``), so this module stays pure and tests pass a plain dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from novaft.pipeline.errors import SettingsInvalid
+
+ENV_NAMES: dict[str, str] = {
+    "stage": "NOVAFT_STAGE",
+    "datasets_bucket": "NOVAFT_DATASETS_BUCKET",
+    "artifacts_bucket": "NOVAFT_ARTIFACTS_BUCKET",
+    "runs_table": "NOVAFT_RUNS_TABLE",
+    "kms_key_arn": "NOVAFT_KMS_KEY_ARN",
+    "training_role_arn": "NOVAFT_TRAINING_ROLE_ARN",
+    "topic_arn": "NOVAFT_TOPIC_ARN",
+    "default_job": "NOVAFT_DEFAULT_JOB",
+    "incoming_prefix": "NOVAFT_INCOMING_PREFIX",
+    "runs_prefix": "NOVAFT_RUNS_PREFIX",
+    "subnet_ids": "NOVAFT_SUBNET_IDS",
+    "security_group_ids": "NOVAFT_SECURITY_GROUP_IDS",
+}
+# Lambda sets AWS_REGION; AWS_DEFAULT_REGION is what local runs and tests usually set.
+REGION_ENV_NAMES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+REQUIRED_FIELDS = ("stage", "artifacts_bucket", "runs_table")
+
+
+def _comma_list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _prefix(raw: str) -> str:
+    # Prefixes are compared with str.startswith, so they always end with exactly one slash.
+    stripped = raw.strip().strip("/")
+    return f"{stripped}/" if stripped else ""
+
+
+class Settings(BaseModel):
+    """Every setting a workflow Lambda may need. Optional ones are checked by the step that uses them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str
+    artifacts_bucket: str
+    runs_table: str
+    datasets_bucket: str | None = None
+    kms_key_arn: str | None = None
+    training_role_arn: str | None = None
+    topic_arn: str | None = None
+    default_job: dict[str, Any] | None = None
+    incoming_prefix: str = "incoming/"
+    runs_prefix: str = "runs/"
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    region: str = "us-east-1"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Parse the settings; a missing or malformed variable raises ``SettingsInvalid`` naming it."""
+        missing = [ENV_NAMES[field] for field in REQUIRED_FIELDS if not environ.get(ENV_NAMES[field], "").strip()]
+        if missing:
+            raise SettingsInvalid(f"missing environment variable(s): {', '.join(missing)}")
+        values: dict[str, Any] = {}
+        for field, env_name in ENV_NAMES.items():
+            raw = environ.get(env_name, "").strip()
+            if not raw:
+                continue
+            if field in ("subnet_ids", "security_group_ids"):
+                values[field] = _comma_list(raw)
+            elif field in ("incoming_prefix", "runs_prefix"):
+                values[field] = _prefix(raw)
+            elif field == "default_job":
+                values[field] = _json_object(env_name, raw)
+            else:
+                values[field] = raw
+        region = next((environ[name] for name in REGION_ENV_NAMES if environ.get(name)), None)
+        if region:
+            values["region"] = region
+        try:
+            return cls(**values)
+        except ValidationError as error:
+            raise SettingsInvalid(f"environment settings are invalid: {error}") from None
+
+    def require(self, field: str) -> str:
+        """The value of an optional string setting a step cannot work without."""
+        value = getattr(self, field)
+        if not value:
+            raise SettingsInvalid(f"environment variable {ENV_NAMES[field]} is required for this step but not set")
+        return str(value)
+
+    def run_prefix(self, run_id: str) -> str:
+        """``runs/<run_id>/`` in the artifacts bucket."""
+        return f"{self.runs_prefix}{run_id}/"
+
+
+def _json_object(env_name: str, raw: str) -> dict[str, Any]:
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise SettingsInvalid(f"{env_name} is not valid JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise SettingsInvalid(f"{env_name} must be a JSON object (a job spec), got {type(parsed).__name__}")
+    return parsed

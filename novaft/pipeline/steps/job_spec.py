@@ -1,0 +1,23 @@
+"""Load the run's job spec: ``job.yaml`` from the dataset bucket (the version present now) or the default."""
+
+from __future__ import annotations
+
+from novaft.pipeline.contracts import RunContext
+from novaft.pipeline.errors import JobSpecInvalid
+from novaft.pipeline.job_spec_source import job_spec_from
+from novaft.pipeline.settings import Settings
+from novaft.pipeline.steps.ports import ObjectStore
+from novaft.recipes import JobSpec
+
+
+def load_run_job_spec(run: RunContext, *, settings: Settings, objects: ObjectStore) -> JobSpec:
+    job_key = run.dataset.job_key
+    if job_key is None:
+        return job_spec_from(None, source="default job profile", default_job=settings.default_job)
+    source = f"s3://{run.dataset.bucket}/{job_key}"
+    raw = objects.read_bytes(run.dataset.bucket, job_key)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise JobSpecInvalid(f"{source}: not UTF-8 text (byte {error.start})") from None
+    return job_spec_from(text, source=source, default_job=settings.default_job)

@@ -1,0 +1,66 @@
+"""stop_run: an execution was aborted or timed out; stop its training job and record the run as Stopped."""
+
+from __future__ import annotations
+
+from novaft.pipeline.contracts import DatasetLocation, ExecutionStatusChangeEvent, RunContext, StopRunResult
+from novaft.pipeline.errors import RunNotFound
+from novaft.pipeline.records import STATUS_STOPPED, console_links, notification_for
+from novaft.pipeline.settings import Settings
+from novaft.pipeline.steps.ports import Notifier, RunStore, TrainingJobs
+
+
+def stop_run(
+    event: ExecutionStatusChangeEvent,
+    *,
+    settings: Settings,
+    runs: RunStore,
+    jobs: TrainingJobs,
+    notifier: Notifier,
+    now: str,
+) -> StopRunResult:
+    """Nothing to do (``run_found`` false) when the execution never registered a run, e.g. an ignored file."""
+    execution_arn = event.detail.execution_arn
+    try:
+        item = runs.find_by_execution_arn(execution_arn)
+    except RunNotFound:
+        return StopRunResult(run_found=False)
+    run_id = str(item["run_id"])
+    job_name = str(item.get("training_job_name") or "")
+    # Only a run that reached StartTraining can have a job; before that the name is merely reserved.
+    stopped = bool(job_name and item.get("training_job_arn")) and jobs.stop_if_running(job_name)
+    reason = f"The workflow execution ended with status {event.detail.status}"
+    if event.detail.cause or event.detail.error:
+        reason += f" ({event.detail.error or ''}: {event.detail.cause or ''})".replace("(: ", "(")
+    runs.update(
+        run_id,
+        {"status": STATUS_STOPPED, "updated_at": now, "failure_error": f"Execution{event.detail.status.title()}"},
+    )
+    run = _run_from_item(item, settings)
+    links = console_links(settings.region, training_job_name=job_name or None, execution_arn=execution_arn)
+    notification = notification_for(
+        run=run,
+        stage=settings.stage,
+        status=STATUS_STOPPED,
+        headline=reason + (". Its training job was asked to stop." if stopped else "."),
+        details={"Training job": job_name or None, "Artifacts": f"s3://{run.artifacts_bucket}/{run.artifacts_prefix}"},
+        links=links,
+    )
+    notifier.publish(notification.subject, notification.message)
+    return StopRunResult(run_found=True, run_id=run_id, training_job_stopped=stopped, status=STATUS_STOPPED)
+
+
+def _run_from_item(item: dict[str, object], settings: Settings) -> RunContext:
+    raw_dataset = item.get("dataset")
+    dataset = raw_dataset if isinstance(raw_dataset, dict) else {}
+    run_id = str(item["run_id"])
+    return RunContext(
+        run_id=run_id,
+        run_name=str(item.get("run_name") or run_id),
+        dataset=DatasetLocation(
+            bucket=str(dataset.get("bucket", "")),
+            train_key=str(dataset.get("train_key", "")),
+        ),
+        artifacts_bucket=settings.artifacts_bucket,
+        artifacts_prefix=settings.run_prefix(run_id),
+        training_job_name=str(item.get("training_job_name") or ""),
+    )

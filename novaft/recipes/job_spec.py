@@ -1,0 +1,339 @@
+"""The job spec: what a user asks for (model, method, PEFT, instances, hyperparameters, runtime, security settings).
+
+It comes from ``job.yaml``, from the CLI flags, or from the deployed default profile. Validation checks every range and
+allowed set of the recipe catalog plus the cross-field rules (``min_lr < lr``; replicas allowed for the model, method
+and instance type; ``max_length`` a multiple of 1024 within the variant's range; g5/g6 only where a recipe exists; a
+region with Nova training images). Unknown keys are errors. Every problem is reported at once as a ``JobSpecError``
+naming the field, the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import UnionType
+from typing import Any, ClassVar, Literal, Self, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+
+from novaft.recipes.catalog import Catalog, Method, ModelName, Peft, Variant, load_catalog
+from novaft.recipes.errors import MISSING, JobSpecError, Problem
+from novaft.recipes.yaml_io import YamlSyntaxError, get_path, load_yaml_text
+
+# CreateTrainingJob limits (botocore service model for sagemaker): at most 50 tags, key <= 128, value <= 256,
+# at most 16 subnets and 5 security groups.
+MAX_TAGS = 50
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+MAX_SUBNETS = 16
+MAX_SECURITY_GROUPS = 5
+
+
+class _SpecPart(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Hyperparameters(_SpecPart):
+    """Overrides of the recipe's tunable keys; unset means "keep the official recipe's default".
+
+    The recipe key each one sets is in ``recipe_keys`` of ``recipes/catalog.yaml`` (it differs between Nova 1.0 and
+    Nova 2.0 recipes). A setting that the chosen recipe does not have (``dpo_beta`` for SFT, ``epochs`` for Nova 2.0,
+    which counts steps) is an error.
+    """
+
+    epochs: int | None = None
+    max_steps: int | None = None
+    lr: float | None = None
+    min_lr: float | None = None
+    warmup_steps: int | None = None
+    weight_decay: float | None = None
+    hidden_dropout: float | None = None
+    attention_dropout: float | None = None
+    ffn_dropout: float | None = None
+    global_batch_size: int | None = None
+    max_length: int | None = None
+    lora_alpha: int | None = None
+    loraplus_lr_ratio: float | None = None
+    adapter_dropout: float | None = None
+    dpo_beta: float | None = None
+    reasoning_enabled: bool | None = None
+
+    def given(self) -> dict[str, Any]:
+        return {name: value for name, value in self.model_dump().items() if value is not None}
+
+
+class VpcSettings(_SpecPart):
+    subnets: list[str]
+    security_group_ids: list[str]
+
+
+class ResolvedJob(BaseModel):
+    """The spec's choices after the catalog filled in its defaults."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    variant: Variant
+    instance_type: str
+    instance_count: int
+
+
+class JobSpec(BaseModel):
+    """A validated request for one fine-tuning job. See ``recipes/README.md`` for the ``job.yaml`` schema."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: ModelName
+    method: Method
+    peft: Peft
+    instance_type: str | None = None
+    instance_count: int | None = None
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    # SageMaker Python SDK defaults: 1 day and 30 GB. The docs advise raising the runtime (up to 28 days by quota).
+    max_runtime_seconds: int = 86400
+    volume_size_gb: int = 30
+    region: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    vpc: VpcSettings | None = None
+    output_kms_key: str | None = None
+    volume_kms_key: str | None = None
+    # The escrow checkpoint of an earlier job (its manifest's checkpoint_s3_bucket) for iterative training.
+    base_checkpoint_s3_uri: str | None = None
+    # Off by default: the SDK sends no EnableNetworkIsolation and whether Nova images work isolated is unconfirmed.
+    enable_network_isolation: bool = False
+
+    DEFAULT_SOURCE: ClassVar[str] = "job spec"
+
+    # --- construction ------------------------------------------------------------------------------------------------
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """Validate a dict; on failure raise ``JobSpecError`` listing every problem (not pydantic's error)."""
+        context = kwargs.get("context") or {}
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            problems = [_problem_from_pydantic(error) for error in exc.errors()]
+            raise JobSpecError(problems, source=context.get("source", cls.DEFAULT_SOURCE)) from None
+
+    @classmethod
+    def from_yaml_text(cls, text: str, *, source: str, catalog: Catalog | None = None) -> JobSpec:
+        """Parse ``job.yaml`` text; ``source`` names the file in error messages."""
+        try:
+            data = load_yaml_text(text, source=source)
+        except YamlSyntaxError as exc:
+            raise JobSpecError([Problem("(file)", MISSING, "a YAML mapping", str(exc))], source=source) from None
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            problem = Problem("(file)", data, "a YAML mapping of the job.yaml keys", "not a mapping")
+            raise JobSpecError([problem], source=source)
+        return cls.model_validate(dict(data), context={"source": source, "catalog": catalog})
+
+    @model_validator(mode="after")
+    def _check_against_catalog(self, info: ValidationInfo) -> JobSpec:
+        context = info.context or {}
+        catalog = context.get("catalog") or load_catalog()
+        problems = _catalog_problems(self, catalog)
+        if problems:
+            raise JobSpecError(problems, source=context.get("source", self.DEFAULT_SOURCE))
+        return self
+
+    # --- resolution --------------------------------------------------------------------------------------------------
+
+    def resolve(self, catalog: Catalog | None = None) -> ResolvedJob:
+        """The variant, instance type and count this spec runs with (defaults from the catalog)."""
+        catalog = catalog or load_catalog()
+        variant = catalog.find_variant(self.model, self.method, self.peft, self.instance_type)
+        if variant is None:  # validation makes this unreachable for specs built through model_validate
+            raise JobSpecError([_variant_problem(self, catalog)])
+        return ResolvedJob(
+            variant=variant,
+            instance_type=self.instance_type or variant.default_instance_type,
+            instance_count=self.instance_count or variant.replicas.default,
+        )
+
+
+# --- checks ----------------------------------------------------------------------------------------------------------
+
+
+def _catalog_problems(spec: JobSpec, catalog: Catalog) -> list[Problem]:
+    problems: list[Problem] = []
+    regions = sorted(catalog.regions_with_training_images())
+    if spec.region is not None and spec.region not in regions:
+        problems.append(Problem("region", spec.region, ", ".join(regions), "no Nova training images in this region"))
+    problems += _runtime_problems(spec, catalog)
+    problems += _security_problems(spec)
+    if not catalog.variants_for(spec.model, spec.method, spec.peft):
+        return [*problems, _variant_problem(spec, catalog)]
+    variant = catalog.find_variant(spec.model, spec.method, spec.peft, spec.instance_type)
+    if variant is None:
+        allowed = catalog.instance_types_for(spec.model, spec.method, spec.peft)
+        problems.append(
+            Problem("instance_type", spec.instance_type, ", ".join(allowed), f"no {_choice(spec)} recipe for it")
+        )
+        return problems
+    instance_type = spec.instance_type or variant.default_instance_type
+    if spec.instance_count is not None and spec.instance_count not in variant.replicas.allowed:
+        problems.append(
+            Problem(
+                "instance_count",
+                spec.instance_count,
+                ", ".join(str(n) for n in variant.replicas.allowed),
+                f"not a supported count for {_choice(spec)} on {instance_type}",
+            )
+        )
+    problems += _hyperparameter_problems(spec, variant, instance_type, catalog)
+    return problems
+
+
+def _variant_problem(spec: JobSpec, catalog: Catalog) -> Problem:
+    available = sorted({f"{v.method}/{v.peft}" for v in catalog.variants if v.model == spec.model})
+    return Problem(
+        "method",
+        f"{spec.method}/{spec.peft}",
+        ", ".join(available),
+        f"no SageMaker training-job recipe for {spec.model} with this method and peft",
+    )
+
+
+def _choice(spec: JobSpec) -> str:
+    return f"{spec.model} {spec.method.upper()} {'LoRA' if spec.peft == 'lora' else 'full-rank'}"
+
+
+def _hyperparameter_problems(spec: JobSpec, variant: Variant, instance_type: str, catalog: Catalog) -> list[Problem]:
+    problems: list[Problem] = []
+    tunable = catalog.tunable_keys(variant)
+    given = spec.hyperparameters.given()
+    for name, value in given.items():
+        field = f"hyperparameters.{name}"
+        if name not in tunable:
+            problems.append(
+                Problem(field, value, ", ".join(sorted(tunable)), f"the {variant.id} recipe has no such setting")
+            )
+        elif name == "global_batch_size" and value not in variant.global_batch_size:
+            allowed = ", ".join(str(n) for n in variant.global_batch_size)
+            problems.append(Problem(field, value, allowed, f"not a supported batch size for {_choice(spec)}"))
+        elif name == "max_length" and not variant.max_length.contains(value, instance_type):
+            allowed = variant.max_length.describe(instance_type)
+            problems.append(Problem(field, value, allowed, f"out of range for {_choice(spec)} on {instance_type}"))
+        elif (bounds := _limit_for(name, spec.method, catalog)) is not None and not bounds.contains(value):
+            problems.append(Problem(field, value, bounds.describe(), "out of range"))
+    # min_lr must stay below lr, whichever of the two comes from the recipe's defaults.
+    if "lr" in tunable and "min_lr" in tunable:
+        template = catalog.template_values(variant)
+        lr = given.get("lr", get_path(template, tunable["lr"]))
+        min_lr = given.get("min_lr", get_path(template, tunable["min_lr"]))
+        if isinstance(lr, int | float) and isinstance(min_lr, int | float) and not min_lr < lr:
+            problems.append(
+                Problem("hyperparameters.min_lr", min_lr, f"less than lr ({lr:g})", "must be below the learning rate")
+            )
+    return problems
+
+
+def _limit_for(name: str, method: str, catalog: Catalog) -> Any:
+    if name == "epochs":
+        return catalog.limits[f"epochs_{method}"]
+    return catalog.limits.get(name)
+
+
+def _runtime_problems(spec: JobSpec, catalog: Catalog) -> list[Problem]:
+    problems = []
+    for name in ("max_runtime_seconds", "volume_size_gb"):
+        bounds = catalog.limits[name]
+        value = getattr(spec, name)
+        if not bounds.contains(value):
+            problems.append(Problem(name, value, bounds.describe(), "out of range"))
+    return problems
+
+
+def _security_problems(spec: JobSpec) -> list[Problem]:
+    problems: list[Problem] = []
+    if len(spec.tags) > MAX_TAGS:
+        problems.append(Problem("tags", f"{len(spec.tags)} tags", f"at most {MAX_TAGS} tags", "too many tags"))
+    for key, value in spec.tags.items():
+        if not 1 <= len(key) <= MAX_TAG_KEY or key.lower().startswith("aws:"):
+            allowed = f"1-{MAX_TAG_KEY} characters, not starting with 'aws:'"
+            problems.append(Problem("tags", key, allowed, "invalid tag key"))
+        if len(value) > MAX_TAG_VALUE:
+            problems.append(Problem(f"tags.{key}", value, f"at most {MAX_TAG_VALUE} characters", "tag value too long"))
+    if spec.vpc is not None:
+        problems += _id_list_problems("vpc.subnets", spec.vpc.subnets, "subnet-", MAX_SUBNETS)
+        problems += _id_list_problems("vpc.security_group_ids", spec.vpc.security_group_ids, "sg-", MAX_SECURITY_GROUPS)
+    for name in ("output_kms_key", "volume_kms_key"):
+        value = getattr(spec, name)
+        if value is not None and not value.strip():
+            problems.append(Problem(name, value, "a KMS key id, alias or ARN", "empty"))
+    uri = spec.base_checkpoint_s3_uri
+    if uri is not None and (not uri.startswith("s3://") or len(uri) <= len("s3://") or len(uri) > 1024):
+        allowed = "an s3://bucket/prefix URI (the manifest's checkpoint_s3_bucket), at most 1024 characters"
+        problems.append(Problem("base_checkpoint_s3_uri", uri, allowed, "not an s3:// URI"))
+    return problems
+
+
+def _id_list_problems(field: str, ids: list[str], prefix: str, most: int) -> list[Problem]:
+    allowed = f"1 to {most} ids starting with '{prefix}'"
+    if not 1 <= len(ids) <= most:
+        return [Problem(field, ids, allowed, "wrong number of ids")]
+    return [Problem(field, item, allowed, "not an id") for item in ids if not item.startswith(prefix) or " " in item]
+
+
+# --- pydantic errors in the user's terms -----------------------------------------------------------------------------
+
+
+def _problem_from_pydantic(error: Mapping[str, Any]) -> Problem:
+    loc = tuple(error.get("loc", ()))
+    field = ".".join(str(part) for part in loc) or "(file)"
+    given = error.get("input", MISSING)
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return Problem(field, given, ", ".join(_known_keys(loc[:-1])), "unknown key")
+    if kind == "missing":
+        return Problem(field, MISSING, _allowed_for(loc), "required")
+    if kind == "literal_error":
+        return Problem(field, given, _allowed_for(loc) or str(ctx.get("expected", "")), "not a valid choice")
+    return Problem(field, given, _allowed_for(loc), error.get("msg", "invalid").lower())
+
+
+def _field_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = JobSpec
+    for part in loc:
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return None
+        annotation = info.annotation
+        candidates = get_args(annotation) if get_origin(annotation) is not None else (annotation,)
+        nested = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nested is None:
+            return None
+        model = nested
+    return model
+
+
+def _known_keys(parent: tuple[Any, ...]) -> list[str]:
+    model = _field_model(parent)
+    return sorted(model.model_fields) if model is not None else []
+
+
+_TYPE_WORDS = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false"}
+
+
+def _allowed_for(loc: tuple[Any, ...]) -> str:
+    parent = _field_model(loc[:-1]) if loc else None
+    info = parent.model_fields.get(str(loc[-1])) if parent is not None else None
+    if info is None:
+        return "a valid value"
+    return _describe_type(info.annotation)
+
+
+def _describe_type(annotation: Any) -> str:
+    if get_origin(annotation) is Literal:
+        return ", ".join(repr(value) for value in get_args(annotation))
+    if get_origin(annotation) in (Union, UnionType):
+        return " or ".join(_describe_type(arg) for arg in get_args(annotation) if arg is not type(None))
+    if get_origin(annotation) is dict:
+        return "a mapping of strings"
+    if get_origin(annotation) is list:
+        return "a list of strings"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "a mapping with keys " + ", ".join(sorted(annotation.model_fields))
+    return _TYPE_WORDS.get(getattr(annotation, "__name__", ""), str(annotation))

@@ -1,0 +1,204 @@
+"""The one typed configuration object of the CDK app, read from cdk.json context.
+
+Only ``app.py`` (through ``stacks.app_factory``) builds it; stacks and constructs receive it as a parameter.
+Context layout (cdk.json):
+
+    "novaft:stage": "dev",            # the entry of novaft:stages to deploy (override: -c novaft:stage=prod)
+    "novaft:stages": {"dev": {...}, "prod": {...}}
+
+Each stage entry accepts the fields of ``StageConfig`` below; anything else is an error, so a typo never silently
+falls back to a default.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from novaft.errors import NovaftError, UsageError
+from novaft.recipes.catalog import load_catalog
+from novaft.recipes.job_spec import JobSpec
+
+STAGE_CONTEXT_KEY = "novaft:stage"
+STAGES_CONTEXT_KEY = "novaft:stages"
+
+# Regions that host the SageMaker training-job (SMTJ) images for Nova, with the ECR account of each region. The
+# recipe catalog (recipes/catalog.yaml, from nova-facts.md section 5.1) is the one source; eu-west-2 hosts only
+# inference and init-container images, so it is absent there.
+NOVA_TRAINING_IMAGE_ACCOUNTS: Mapping[str, str] = dict(load_catalog().image_accounts)
+# The ECR repository holding the SFT/DPO training images (nova-facts.md 5.1).
+NOVA_TRAINING_IMAGE_REPOSITORY = "nova-fine-tune-repo"
+
+# Step Functions Standard keeps at most 25,000 events in an execution's history. One poll of the training job
+# (Wait, DescribeTrainingJob, CountPoll, TrainingStatus) writes 11 events; the rest of a run stays under 200.
+HISTORY_EVENT_LIMIT = 25_000
+HISTORY_EVENTS_PER_POLL = 11
+HISTORY_EVENTS_OUTSIDE_POLLING = 200
+# SageMaker allows MaxRuntimeInSeconds up to 28 days (nova-facts.md 6.7; higher only via quota).
+SAGEMAKER_MAX_RUNTIME_HOURS = 28 * 24
+
+
+class ConfigError(UsageError):
+    """cdk.json context that cannot be deployed; the message names the context key and the allowed values."""
+
+    workflow_error = "InvalidConfiguration"
+
+
+class VpcConfig(BaseModel):
+    """Subnets and security groups the training jobs run in (optional; the Lambdas stay outside any VPC)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subnet_ids: tuple[str, ...] = Field(min_length=1)
+    security_group_ids: tuple[str, ...] = Field(min_length=1)
+
+
+class StageConfig(BaseModel):
+    """Everything a deployment of novaft can vary, for one stage."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stage: str = Field(pattern=r"^[a-z][a-z0-9-]{0,15}$")
+    region: str
+    account: str | None = None
+    # The job spec used when a dataset arrives without its own job.yaml (incoming/<name>.jsonl). Its schema belongs
+    # to novaft.recipes; the stack passes it through unchanged as NOVAFT_DEFAULT_JOB.
+    default_job: dict[str, Any]
+    retain_data: bool = True
+    log_retention_days: int = 90
+    notification_email: str | None = None
+    vpc: VpcConfig | None = None
+    # How often the workflow asks SageMaker for the job status, and the longest training it waits for. Together they
+    # bound the poll counter and the state-machine timeout.
+    poll_interval_seconds: int = Field(default=300, ge=60, le=3600)
+    max_training_hours: int = Field(default=120, ge=1, le=SAGEMAKER_MAX_RUNTIME_HOURS)
+    validation_memory_mb: int = Field(default=1769, ge=128, le=10_240)
+    incoming_prefix: str = "incoming/"
+    runs_prefix: str = "runs/"
+
+    @field_validator("region")
+    @classmethod
+    def _region_has_training_images(cls, region: str) -> str:
+        if region not in NOVA_TRAINING_IMAGE_ACCOUNTS:
+            allowed = ", ".join(sorted(NOVA_TRAINING_IMAGE_ACCOUNTS))
+            raise ValueError(
+                f"region {region!r} has no Amazon Nova SageMaker training images; deploy to one of: {allowed}"
+            )
+        return region
+
+    @field_validator("default_job")
+    @classmethod
+    def _default_job_is_a_job_spec(cls, job: dict[str, Any]) -> dict[str, Any]:
+        try:
+            JobSpec.model_validate(job)
+        except NovaftError as error:
+            raise ValueError(str(error).replace("\n", " ")) from None
+        return job
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_is_a_cloudwatch_value(cls, days: int) -> int:
+        if days not in CLOUDWATCH_RETENTION_DAYS:
+            raise ValueError(
+                f"log_retention_days {days} is not a CloudWatch Logs retention; use one of {CLOUDWATCH_RETENTION_DAYS}"
+            )
+        return days
+
+    @field_validator("incoming_prefix", "runs_prefix")
+    @classmethod
+    def _prefix_ends_with_one_slash(cls, prefix: str) -> str:
+        stripped = prefix.strip().strip("/")
+        if not stripped:
+            raise ValueError("a prefix must not be empty")
+        return f"{stripped}/"
+
+    @model_validator(mode="after")
+    def _polling_fits_execution_history(self) -> StageConfig:
+        events = self.max_polls * HISTORY_EVENTS_PER_POLL + HISTORY_EVENTS_OUTSIDE_POLLING
+        if events > HISTORY_EVENT_LIMIT:
+            shortest = math.ceil(self.max_training_hours * 3600 * HISTORY_EVENTS_PER_POLL / (HISTORY_EVENT_LIMIT - 500))
+            raise ValueError(
+                f"poll_interval_seconds {self.poll_interval_seconds} with max_training_hours {self.max_training_hours} "
+                f"needs about {events} execution-history events (limit {HISTORY_EVENT_LIMIT}); "
+                f"raise poll_interval_seconds to at least {shortest}"
+            )
+        return self
+
+    @property
+    def max_polls(self) -> int:
+        """Polls allowed before the workflow stops the job: the training bound plus one hour for start and stop."""
+        return math.ceil((self.max_training_hours + 1) * 3600 / self.poll_interval_seconds)
+
+    @property
+    def workflow_timeout_hours(self) -> int:
+        """State-machine timeout: the poll bound plus two hours for validation, rendering and recording."""
+        return self.max_training_hours + 3
+
+    @property
+    def image_account(self) -> str:
+        return NOVA_TRAINING_IMAGE_ACCOUNTS[self.region]
+
+    @property
+    def stack_prefix(self) -> str:
+        return f"Novaft-{self.stage}"
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any], *, default_region: str | None = None) -> StageConfig:
+        """Build the config of the selected stage; ``default_region`` applies when the stage names no region."""
+        stage = context.get(STAGE_CONTEXT_KEY) or "dev"
+        stages = context.get(STAGES_CONTEXT_KEY)
+        if not isinstance(stages, Mapping) or not stages:
+            raise ConfigError(
+                f"cdk.json context {STAGES_CONTEXT_KEY!r} is missing or empty; it maps stage names to settings"
+            )
+        if stage not in stages:
+            raise ConfigError(
+                f"context {STAGE_CONTEXT_KEY}={stage!r} is not a stage in {STAGES_CONTEXT_KEY}; "
+                f"use one of: {', '.join(stages)}"
+            )
+        values = dict(stages[stage])
+        if not values.get("region"):
+            if not default_region:
+                raise ConfigError(
+                    f"stage {stage!r} names no region and none is configured; set {STAGES_CONTEXT_KEY}.{stage}.region"
+                )
+            values["region"] = default_region
+        try:
+            return cls(stage=stage, **values)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in issue['loc']) or 'stage'}: "
+                f"{issue['msg'].removeprefix('Value error, ')} (given {issue.get('input')!r})"
+                for issue in error.errors()
+            )
+            raise ConfigError(f"cdk.json context {STAGES_CONTEXT_KEY}.{stage} is invalid: {problems}") from None
+
+
+# The values CloudWatch Logs accepts for a log group's retention.
+CLOUDWATCH_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)

@@ -1,0 +1,322 @@
+"""The run workflow as states only (docs/architecture.md, "Workflow"). It creates no resources: functions, topic and
+bounds arrive as props, so tests build the definition as data with ``StateGraph(...).to_graph_json()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+# Terminal and non-terminal values of DescribeTrainingJob's TrainingJobStatus (botocore sagemaker model).
+TERMINAL_TRAINING_STATUSES = ("Completed", "Failed", "Stopped")
+RUNNING_TRAINING_STATUSES = ("InProgress", "Stopping")
+
+# Errors a Lambda task retries, beyond the service errors CDK adds (Lambda.ServiceException, ...AWSLambdaException,
+# ...SdkClientException, ...ClientExecutionTimeoutException).
+LAMBDA_THROTTLING_ERRORS = ["Lambda.TooManyRequestsException"]
+# Raised by the start_training handler (novaft.pipeline.errors).
+SAGEMAKER_THROTTLED = "SageMakerThrottled"
+SAGEMAKER_CAPACITY = "SageMakerCapacityError"
+# AWS SDK integrations report errors as <Service>.<Exception>; SageMakerException is the unmodelled remainder
+# (throttling, internal errors).
+SAGEMAKER_SDK_TRANSIENT_ERRORS = ["SageMaker.ThrottlingException", "SageMaker.SageMakerException"]
+SNS_TRANSIENT_ERRORS = ["SNS.ThrottledException", "SNS.InternalErrorException", "SNS.KmsThrottlingException"]
+
+
+@dataclass(frozen=True)
+class WorkflowFunctions:
+    register_run: lambda_.IFunction
+    validate_dataset: lambda_.IFunction
+    render_recipe: lambda_.IFunction
+    start_training: lambda_.IFunction
+    record_result: lambda_.IFunction
+
+
+@dataclass(frozen=True)
+class PollingBounds:
+    interval: cdk.Duration
+    max_polls: int
+
+
+@dataclass(frozen=True)
+class CapacityRetry:
+    """How long StartTraining keeps asking for instances SageMaker cannot give yet."""
+
+    interval_seconds: int = 300
+    max_attempts: int = 6
+    backoff_rate: float = 2.0
+    max_delay_seconds: int = 3600
+
+
+class WorkflowDefinition(Construct):
+    """``self.start`` is the first state of the run workflow."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: WorkflowFunctions,
+        topic: sns.ITopic,
+        training_job_arn_pattern: str,
+        polling: PollingBounds,
+        capacity_retry: CapacityRetry | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        capacity = capacity_retry or CapacityRetry()
+
+        run_failed = sfn.Fail(self, "RunFailed", error_path="$.failure.Error", cause_path="$.failure.Cause")
+        notify_failure = self._publish("NotifyFailure", topic, subject="$.record.subject", message="$.record.message")
+        notify_failure.add_catch(run_failed, errors=["States.ALL"], result_path="$.notification_error")
+        notify_failure.next(run_failed)
+        # Used when there is no run record to write (registration failed) or writing it failed.
+        notify_unrecorded = tasks.SnsPublish(
+            self,
+            "NotifyUnrecordedFailure",
+            topic=topic,
+            subject="novaft: a run failed before its result could be recorded",
+            message=sfn.TaskInput.from_object(
+                {
+                    "execution_arn": sfn.JsonPath.execution_id,
+                    "error": sfn.JsonPath.string_at("$.failure.Error"),
+                    "cause": sfn.JsonPath.string_at("$.failure.Cause"),
+                }
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        notify_unrecorded.add_retry(errors=SNS_TRANSIENT_ERRORS, max_attempts=3, backoff_rate=2)
+        notify_unrecorded.add_catch(run_failed, errors=["States.ALL"], result_path="$.notification_error")
+        notify_unrecorded.next(run_failed)
+
+        record_failure = self._invoke(
+            "RecordFailure",
+            functions.record_result,
+            {"run.$": "$.run", "failure.$": "$.failure"},
+            result_path="$.record",
+        )
+        record_failure.add_catch(notify_unrecorded, errors=["States.ALL"], result_path="$.record_error")
+        record_failure.next(notify_failure)
+
+        def on_failure(task: sfn.TaskStateBase) -> sfn.TaskStateBase:
+            task.add_catch(record_failure, errors=["States.ALL"], result_path="$.failure")
+            return task
+
+        register = self._invoke(
+            "RegisterRun",
+            functions.register_run,
+            {"event.$": "$", "execution_arn.$": "$$.Execution.Id"},
+            result_path="$.run",
+        )
+        # No run record exists yet, so registration failures skip RecordFailure (its payload needs $.run).
+        register.add_catch(notify_unrecorded, errors=["States.ALL"], result_path="$.failure")
+
+        validate = on_failure(
+            self._invoke("ValidateDataset", functions.validate_dataset, "$.run", result_path="$.validation")
+        )
+        render = on_failure(
+            self._invoke(
+                "RenderRecipe",
+                functions.render_recipe,
+                {"run.$": "$.run", "validation.$": "$.validation"},
+                result_path="$.plan",
+            )
+        )
+        start = on_failure(
+            self._invoke(
+                "StartTraining",
+                functions.start_training,
+                {"run.$": "$.run", "request.$": "$.plan.request"},
+                result_path="$.training",
+            )
+        )
+        start.add_retry(
+            errors=[SAGEMAKER_THROTTLED],
+            interval=cdk.Duration.seconds(10),
+            max_attempts=6,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        start.add_retry(
+            errors=[SAGEMAKER_CAPACITY],
+            interval=cdk.Duration.seconds(capacity.interval_seconds),
+            max_attempts=capacity.max_attempts,
+            backoff_rate=capacity.backoff_rate,
+            max_delay=cdk.Duration.seconds(capacity.max_delay_seconds),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+
+        init_polls = sfn.Pass(self, "InitPolls", result=sfn.Result.from_object({"count": 0}), result_path="$.polls")
+        wait = sfn.Wait(self, "WaitForTraining", time=sfn.WaitTime.duration(polling.interval))
+        describe = on_failure(
+            tasks.CallAwsService(
+                self,
+                "DescribeTrainingJob",
+                service="sagemaker",
+                action="describeTrainingJob",
+                iam_action="sagemaker:DescribeTrainingJob",
+                iam_resources=[training_job_arn_pattern],
+                parameters={"TrainingJobName": sfn.JsonPath.string_at("$.training.training_job_name")},
+                result_selector={
+                    "status.$": "$.TrainingJobStatus",
+                    "secondary_status.$": "$.SecondaryStatus",
+                },
+                result_path="$.job",
+            )
+        )
+        describe.add_retry(
+            errors=SAGEMAKER_SDK_TRANSIENT_ERRORS,
+            interval=cdk.Duration.seconds(5),
+            max_attempts=5,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        count_poll = sfn.Pass(
+            self,
+            "CountPoll",
+            parameters={"count.$": "States.MathAdd($.polls.count, 1)"},
+            result_path="$.polls",
+        )
+        stop_timed_out = tasks.CallAwsService(
+            self,
+            "StopTimedOutTraining",
+            service="sagemaker",
+            action="stopTrainingJob",
+            iam_action="sagemaker:StopTrainingJob",
+            iam_resources=[training_job_arn_pattern],
+            parameters={"TrainingJobName": sfn.JsonPath.string_at("$.training.training_job_name")},
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        stop_timed_out.add_retry(
+            errors=SAGEMAKER_SDK_TRANSIENT_ERRORS, interval=cdk.Duration.seconds(5), max_attempts=5, backoff_rate=2
+        )
+        timed_out = sfn.Pass(
+            self,
+            "TrainingTimedOut",
+            parameters={
+                "Error": "TrainingTimedOut",
+                "Cause.$": f"States.Format('The training job {{}} was still running after {polling.max_polls} status "
+                "checks; the workflow stopped it.', $.training.training_job_name)",
+            },
+            result_path="$.failure",
+        )
+        # A failed stop still ends as TrainingTimedOut; the stop error stays visible in $.stop_error.
+        stop_timed_out.add_catch(timed_out, errors=["States.ALL"], result_path="$.stop_error")
+        stop_timed_out.next(timed_out)
+        timed_out.next(record_failure)
+        unexpected_status = sfn.Pass(
+            self,
+            "UnexpectedTrainingStatus",
+            parameters={
+                "Error": "UnexpectedTrainingStatus",
+                "Cause.$": "States.Format('SageMaker reported training status {} for {}', $.job.status, "
+                "$.training.training_job_name)",
+            },
+            result_path="$.failure",
+        )
+        unexpected_status.next(record_failure)
+
+        record = on_failure(
+            self._invoke(
+                "RecordResult",
+                functions.record_result,
+                {"run.$": "$.run", "training.$": "$.training"},
+                result_path="$.record",
+            )
+        )
+        notify_result = self._publish("NotifyResult", topic, subject="$.record.subject", message="$.record.message")
+        result_status = (
+            sfn.Choice(self, "ResultStatus")
+            .when(sfn.Condition.string_equals("$.record.status", "Completed"), sfn.Succeed(self, "RunSucceeded"))
+            .when(
+                sfn.Condition.string_equals("$.record.status", "Stopped"),
+                sfn.Fail(self, "TrainingStopped", error="TrainingStopped", cause_path="$.record.message"),
+            )
+            .otherwise(sfn.Fail(self, "TrainingFailed", error="TrainingFailed", cause_path="$.record.message"))
+        )
+        # The result is already recorded; a lost notification must not turn a finished run into a failed one.
+        notify_result.add_catch(result_status, errors=["States.ALL"], result_path="$.notification_error")
+
+        still_running = sfn.Condition.or_(
+            *(sfn.Condition.string_equals("$.job.status", s) for s in RUNNING_TRAINING_STATUSES)
+        )
+        training_status = (
+            sfn.Choice(self, "TrainingStatus")
+            .when(
+                sfn.Condition.or_(
+                    *(sfn.Condition.string_equals("$.job.status", s) for s in TERMINAL_TRAINING_STATUSES)
+                ),
+                record,
+            )
+            .when(
+                sfn.Condition.and_(
+                    still_running, sfn.Condition.number_greater_than_equals("$.polls.count", polling.max_polls)
+                ),
+                stop_timed_out,
+            )
+            .when(still_running, wait)
+            .otherwise(unexpected_status)
+        )
+        record.next(notify_result).next(result_status)
+
+        training = (
+            validate.next(render)
+            .next(start)
+            .next(init_polls)
+            .next(wait)
+            .next(describe)
+            .next(count_poll)
+            .next(training_status)
+        )
+        route = (
+            sfn.Choice(self, "RouteRun")
+            .when(sfn.Condition.boolean_equals("$.run.ignored", True), sfn.Succeed(self, "NotATrainingFile"))
+            .when(sfn.Condition.boolean_equals("$.run.duplicate", True), sfn.Succeed(self, "DuplicateDelivery"))
+            .otherwise(training)
+        )
+        register.next(route)
+        self.start: sfn.IChainable = register
+
+    def _invoke(
+        self, name: str, function: lambda_.IFunction, payload: dict[str, str] | str, *, result_path: str
+    ) -> tasks.LambdaInvoke:
+        # A path payload becomes InputPath: with payload_response_only, CDK would write it as a string "Parameters",
+        # which Step Functions rejects (Parameters must be an object).
+        input_path = payload if isinstance(payload, str) else None
+        task_input = None if isinstance(payload, str) else sfn.TaskInput.from_object(payload)
+        # payload_response_only: the handler's return value lands at result_path as is, without Lambda's envelope.
+        task = tasks.LambdaInvoke(
+            self,
+            name,
+            lambda_function=function,
+            payload=task_input,
+            input_path=input_path,
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+            result_path=result_path,
+        )
+        task.add_retry(
+            errors=LAMBDA_THROTTLING_ERRORS,
+            interval=cdk.Duration.seconds(2),
+            max_attempts=6,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        return task
+
+    def _publish(self, name: str, topic: sns.ITopic, *, subject: str, message: str) -> tasks.SnsPublish:
+        task = tasks.SnsPublish(
+            self,
+            name,
+            topic=topic,
+            subject=sfn.JsonPath.string_at(subject),
+            message=sfn.TaskInput.from_json_path_at(message),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        task.add_retry(errors=SNS_TRANSIENT_ERRORS, interval=cdk.Duration.seconds(2), max_attempts=3, backoff_rate=2)
+        return task

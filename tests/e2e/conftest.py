@@ -1,0 +1,91 @@
+"""One emulated AWS per test session with the real app deployed: synthesized once, as the pipeline ships."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from novaft.local import watch
+from novaft.local.assembly import synthesize_local
+from novaft.local.deploy import deploy_assembly
+from novaft.local.server import LocalAws, local_aws
+from novaft.local.training import TrainingSimulator
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = REPO_ROOT / "samples"
+SIMULATED_TRAINING_SECONDS = 1.5
+WAIT_STATE_SECONDS = 0.3
+
+
+@dataclass
+class DeployedPipeline:
+    """The deployed stacks' outputs and the operations the scenarios share."""
+
+    aws: LocalAws
+    outputs: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def simulator(self) -> TrainingSimulator:
+        return self.aws.simulator
+
+    def drop(self, key: str, body: bytes) -> None:
+        boto3.client("s3").put_object(Bucket=self.outputs["DatasetsBucketName"], Key=key, Body=body)
+
+    def executions(self, key: str, count: int = 1) -> list[str]:
+        return watch.wait_for_executions(
+            boto3.client("stepfunctions"), self.outputs["StateMachineArn"], key, count=count
+        )
+
+    def finished(self, execution_arn: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
+        return watch.wait_for_status(boto3.client("stepfunctions"), execution_arn, timeout_seconds)
+
+    def run_for(self, execution_arn: str) -> dict[str, Any]:
+        table = boto3.resource("dynamodb").Table(self.outputs["RunsTableName"])
+        items = table.scan()["Items"]
+        matching = [item for item in items if item.get("execution_arn") == execution_arn]
+        assert len(matching) == 1, f"expected one run record for {execution_arn}, found {len(matching)}"
+        return dict(matching[0])
+
+    def runs_named(self, run_name: str) -> list[dict[str, Any]]:
+        table = boto3.resource("dynamodb").Table(self.outputs["RunsTableName"])
+        return [dict(item) for item in table.scan()["Items"] if item.get("run_name") == run_name]
+
+    def training_jobs_containing(self, fragment: str) -> list[str]:
+        names = [
+            job["TrainingJobName"]
+            for page in boto3.client("sagemaker").get_paginator("list_training_jobs").paginate()
+            for job in page["TrainingJobSummaries"]
+        ]
+        return [name for name in names if fragment in name]
+
+    def artifact_json(self, key: str) -> Any:
+        body = boto3.client("s3").get_object(Bucket=self.outputs["ArtifactsBucketName"], Key=key)["Body"].read()
+        return json.loads(body)
+
+
+@pytest.fixture(scope="session")
+def pipeline() -> Iterator[DeployedPipeline]:
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    assembly = synthesize_local(Path(tempfile.mkdtemp(prefix="novaft-e2e-cdk-out-")))
+    timings["synth"] = time.monotonic() - started
+    simulator = TrainingSimulator(max_wait_state_seconds=WAIT_STATE_SECONDS)
+    simulator.default = simulator.default.__class__(duration_seconds=SIMULATED_TRAINING_SECONDS)
+    started = time.monotonic()
+    with local_aws(simulator=simulator) as aws:
+        timings["server"] = time.monotonic() - started
+        started = time.monotonic()
+        deployed = deploy_assembly(assembly)
+        timings["deploy"] = time.monotonic() - started
+        outputs = next(stack.outputs for name, stack in deployed.items() if name.endswith("-Pipeline"))
+        print("\ne2e fixture: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items()))
+        yield DeployedPipeline(aws, outputs, timings)

@@ -1,0 +1,158 @@
+"""Handlers run in-process against moto: real boto3 calls, no network, a fake Lambda context."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from lambdas.handlers import runtime
+from novaft.aws.clients import reset_clients
+
+EVENTS_DIR = Path(__file__).parent / "events"
+REGION = "us-east-1"
+DATASETS_BUCKET = "novaft-dev-datasets"
+ARTIFACTS_BUCKET = "novaft-dev-artifacts"
+RUNS_TABLE = "novaft-dev-runs"
+ROLE_ARN = "arn:aws:iam::123456789012:role/novaft-dev-training"
+DEFAULT_JOB = {"model": "micro", "method": "sft", "peft": "lora"}
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "novaft-test"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:novaft-test"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    log_group_name: str = "/aws/lambda/novaft-test"
+    log_stream_name: str = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+def load_event(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    return loaded
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@dataclass
+class Aws:
+    s3: Any
+    dynamodb: Any
+    sns: Any
+    sqs: Any
+    sagemaker: Any
+    topic_arn: str
+    queue_url: str
+
+    def item(self, run_id: str) -> dict[str, Any]:
+        table = boto3.resource("dynamodb", region_name=REGION).Table(RUNS_TABLE)
+        return dict(table.get_item(Key={"run_id": run_id}).get("Item") or {})
+
+    def put_item(self, item: dict[str, Any]) -> None:
+        boto3.resource("dynamodb", region_name=REGION).Table(RUNS_TABLE).put_item(Item=item)
+
+    def read_json(self, bucket: str, key: str) -> Any:
+        return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def notifications(self) -> list[dict[str, Any]]:
+        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(message["Body"]) for message in messages]
+
+
+ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_SERVICE_NAME": "novaft",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "Novaft",
+    "NOVAFT_STAGE": "dev",
+    "NOVAFT_DATASETS_BUCKET": DATASETS_BUCKET,
+    "NOVAFT_ARTIFACTS_BUCKET": ARTIFACTS_BUCKET,
+    "NOVAFT_RUNS_TABLE": RUNS_TABLE,
+    "NOVAFT_TRAINING_ROLE_ARN": ROLE_ARN,
+    "NOVAFT_DEFAULT_JOB": json.dumps(DEFAULT_JOB),
+    "NOVAFT_INCOMING_PREFIX": "incoming/",
+    "NOVAFT_RUNS_PREFIX": "runs/",
+    "NOVAFT_TOPIC_ARN": f"arn:aws:sns:{REGION}:123456789012:novaft-dev-runs",
+}
+
+
+@pytest.fixture(scope="package")
+def mocked_aws() -> Iterator[Any]:
+    """One moto mock for this folder (creating boto3 clients is the slow part); each test resets its state.
+
+    Package scope, so the in-process mock is gone before tests that talk to a moto server over HTTP.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in ENVIRONMENT.items():
+            patch.setenv(name, value)
+        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+            patch.delenv(name, raising=False)
+        reset_clients()
+        runtime.reset()
+        with mock_aws() as mock:
+            yield mock
+        reset_clients()
+        runtime.reset()
+
+
+@pytest.fixture(scope="package")
+def clients(mocked_aws: Any) -> dict[str, Any]:
+    return {name: boto3.client(name, region_name=REGION) for name in ("s3", "dynamodb", "sns", "sqs", "sagemaker")}
+
+
+@pytest.fixture
+def aws(mocked_aws: Any, clients: dict[str, Any]) -> Aws:
+    mocked_aws.reset()
+    runtime.reset()
+    s3 = clients["s3"]
+    for bucket in (DATASETS_BUCKET, ARTIFACTS_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    clients["dynamodb"].create_table(
+        TableName=RUNS_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("run_id", "execution_arn", "record_type", "created_at")
+        ],
+        KeySchema=[{"AttributeName": "run_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_execution",
+                "KeySchema": [{"AttributeName": "execution_arn", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "by_created",
+                "KeySchema": [
+                    {"AttributeName": "record_type", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+        ],
+    )
+    sns, sqs = clients["sns"], clients["sqs"]
+    topic_arn = sns.create_topic(Name="novaft-dev-runs")["TopicArn"]
+    assert topic_arn == ENVIRONMENT["NOVAFT_TOPIC_ARN"]
+    queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"})
+    return Aws(s3, clients["dynamodb"], sns, sqs, clients["sagemaker"], topic_arn, queue_url)

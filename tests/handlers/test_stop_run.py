@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from lambdas.handlers import start_training, stop_run
+from tests.handlers.conftest import Aws, FakeLambdaContext, load_event
+from tests.handlers.sagemaker_control import set_job_status, stop_calls
+
+RUN_ID = "demo-cf6723e4f5d0"
+JOB = "novaft-demo-cf6723e4f5d0"
+EXECUTION = load_event("stop_run.json")["detail"]["executionArn"]
+
+
+def _registered(aws: Aws) -> None:
+    aws.put_item(
+        {
+            "run_id": RUN_ID,
+            "run_name": "demo",
+            "record_type": "run",
+            "status": "Registered",
+            "execution_arn": EXECUTION,
+            "training_job_name": JOB,
+            "dataset": {"bucket": "novaft-dev-datasets", "train_key": "incoming/demo/train.jsonl"},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("job_status", "stop_error", "expect_stop_call", "expect_stopped"),
+    [
+        ("InProgress", None, True, True),
+        ("Completed", None, False, False),
+        ("Stopping", None, False, False),
+        (
+            "InProgress",
+            ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "The job status is Completed"}}, "StopTrainingJob"
+            ),
+            True,
+            False,
+        ),
+    ],
+)
+def test_stop_run_stops_a_running_job_and_records_stopped(
+    aws: Aws,
+    lambda_context: FakeLambdaContext,
+    job_status: str,
+    stop_error: Exception | None,
+    expect_stop_call: bool,
+    expect_stopped: bool,
+) -> None:
+    _registered(aws)
+    start_training.lambda_handler(load_event("start_training.json"), lambda_context)
+    set_job_status(JOB, job_status)
+
+    with stop_calls(stop_error) as stop:
+        result = stop_run.lambda_handler(load_event("stop_run.json"), lambda_context)
+
+    assert stop.called is expect_stop_call
+    assert result == {"run_found": True, "run_id": RUN_ID, "training_job_stopped": expect_stopped, "status": "Stopped"}
+    assert aws.item(RUN_ID)["status"] == "Stopped"
+    [note] = aws.notifications()
+    assert note["Subject"] == "novaft dev: run demo Stopped"
+    assert "ABORTED" in note["Message"]
+
+
+def test_stop_run_before_training_started_stops_nothing(aws: Aws, lambda_context: FakeLambdaContext) -> None:
+    _registered(aws)
+
+    with stop_calls() as stop:
+        result = stop_run.lambda_handler(load_event("stop_run.json"), lambda_context)
+
+    assert not stop.called
+    assert result["training_job_stopped"] is False
+    assert aws.item(RUN_ID)["status"] == "Stopped"
+
+
+def test_stop_run_for_an_execution_without_a_run_does_nothing(aws: Aws, lambda_context: FakeLambdaContext) -> None:
+    result = stop_run.lambda_handler(load_event("stop_run.json"), lambda_context)
+
+    assert result == {"run_found": False, "run_id": None, "training_job_stopped": False, "status": None}
+    assert aws.notifications() == []

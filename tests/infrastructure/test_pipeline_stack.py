@@ -1,0 +1,262 @@
+"""The stateless stack: functions, IAM bounds, trigger rules, topic, monitoring and outputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from novaft.pipeline.settings import ENV_NAMES
+from tests.infrastructure.conftest import REGION, STAGE, SynthesizedApp
+
+HANDLERS = ["register_run", "validate_dataset", "render_recipe", "start_training", "record_result", "stop_run"]
+
+
+def _resources(synthesized: SynthesizedApp, which: str, resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in synthesized.template_dict(which)["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def _functions(synthesized: SynthesizedApp) -> dict[str, dict[str, Any]]:
+    """Workflow functions by handler module name."""
+    found = {}
+    for resource in _resources(synthesized, "Pipeline", "AWS::Lambda::Function").values():
+        handler = resource["Properties"]["Handler"]
+        found[handler.removeprefix("lambdas.handlers.").removesuffix(".lambda_handler")] = resource["Properties"]
+    return found
+
+
+def _statements(synthesized: SynthesizedApp) -> list[tuple[str, dict[str, Any]]]:
+    statements = []
+    for which in ("Data", "Pipeline"):
+        for policy_type in ("AWS::IAM::Policy", "AWS::IAM::Role"):
+            for logical_id, resource in _resources(synthesized, which, policy_type).items():
+                documents = [resource["Properties"].get("PolicyDocument")]
+                documents += [p["PolicyDocument"] for p in resource["Properties"].get("Policies", [])]
+                for document in filter(None, documents):
+                    statements += [(logical_id, statement) for statement in document["Statement"]]
+    return statements
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_workflow_handler_has_a_function(synthesized: SynthesizedApp) -> None:
+    assert sorted(_functions(synthesized)) == sorted(HANDLERS)
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_function_house_defaults(synthesized: SynthesizedApp, handler: str) -> None:
+    properties = _functions(synthesized)[handler]
+    assert properties["Runtime"] == "python3.14"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert len(properties["Layers"]) == 1
+    assert "LoggingConfig" in properties
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_function_environment_is_the_settings_contract(synthesized: SynthesizedApp, handler: str) -> None:
+    variables = _functions(synthesized)[handler]["Environment"]["Variables"]
+    optional_vpc = {ENV_NAMES["subnet_ids"], ENV_NAMES["security_group_ids"]}
+    assert set(variables) == (set(ENV_NAMES.values()) - optional_vpc) | {
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+    }
+    assert variables["NOVAFT_STAGE"] == STAGE
+    assert variables["NOVAFT_INCOMING_PREFIX"] == "incoming/"
+    assert variables["NOVAFT_RUNS_PREFIX"] == "runs/"
+    assert json.loads(variables["NOVAFT_DEFAULT_JOB"]) == {"model": "micro", "method": "sft", "peft": "lora"}
+    assert variables["POWERTOOLS_SERVICE_NAME"] == f"novaft-{STAGE}"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Novaft"
+
+
+@pytest.mark.parametrize(
+    ("handler", "memory", "timeout"),
+    [("validate_dataset", 1769, 900), ("register_run", 256, 30), ("record_result", 512, 120)],
+)
+def test_function_sizing(synthesized: SynthesizedApp, handler: str, memory: int, timeout: int) -> None:
+    properties = _functions(synthesized)[handler]
+    assert (properties["MemorySize"], properties["Timeout"]) == (memory, timeout)
+
+
+def test_every_log_group_has_retention(synthesized: SynthesizedApp) -> None:
+    log_groups = _resources(synthesized, "Pipeline", "AWS::Logs::LogGroup")
+    assert len(log_groups) == len(HANDLERS) + 1  # one per function plus the state machine's
+    assert {group["Properties"].get("RetentionInDays") for group in log_groups.values()} == {30}
+
+
+def test_no_managed_policies(synthesized: SynthesizedApp) -> None:
+    for role in _resources(synthesized, "Pipeline", "AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_no_wildcard_actions(synthesized: SynthesizedApp) -> None:
+    for logical_id, statement in _statements(synthesized):
+        if statement.get("Effect") == "Deny":
+            continue
+        for action in _as_list(statement.get("Action", [])):
+            assert "*" not in action, f"{logical_id} allows {action}"
+
+
+# Every Resource "*" names the actions that have no resource-level permissions.
+ACTIONS_WITHOUT_RESOURCE_LEVEL = {
+    "ecr:GetAuthorizationToken",
+    "cloudwatch:PutMetricData",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+# The bounded wildcards: a prefix of a bucket, a job-name pattern, a function's versions, a log-stream pattern.
+BOUNDED_SUFFIXES = ("/incoming/*", "/runs/*", ":training-job/novaft-*", ":log-stream:novaft-*", ":*")
+
+
+def test_wildcard_resources_are_bounded(synthesized: SynthesizedApp) -> None:
+    for logical_id, statement in _statements(synthesized):
+        if statement.get("Effect") == "Deny" or "Principal" in statement:
+            continue  # bucket/key resource policies, not identity policies
+        for resource in _as_list(statement.get("Resource", [])):
+            text = json.dumps(resource)
+            if resource == "*":
+                unbounded = set(_as_list(statement["Action"])) - ACTIONS_WITHOUT_RESOURCE_LEVEL
+                assert not unbounded, f"{logical_id}: Resource * for {unbounded}"
+            elif "*" in text:
+                assert text.rstrip('"]}').endswith(BOUNDED_SUFFIXES), f"{logical_id}: unbounded {text}"
+
+
+def test_put_metric_data_is_limited_to_the_training_namespace(synthesized: SynthesizedApp) -> None:
+    metric_statements = [s for _, s in _statements(synthesized) if "cloudwatch:PutMetricData" in _as_list(s["Action"])]
+    assert metric_statements
+    for statement in metric_statements:
+        assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}}
+
+
+def test_pass_role_only_to_sagemaker_for_the_training_role(synthesized: SynthesizedApp) -> None:
+    pass_role = [(lid, s) for lid, s in _statements(synthesized) if "iam:PassRole" in _as_list(s["Action"])]
+    assert len(pass_role) == 1
+    _, statement = pass_role[0]
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert statement["Resource"]["Fn::GetAtt"][0].startswith("TrainingRole")
+
+
+def test_training_role_pulls_only_the_nova_repository_of_its_region(synthesized: SynthesizedApp) -> None:
+    pulls = [s for _, s in _statements(synthesized) if "ecr:BatchGetImage" in _as_list(s["Action"])]
+    assert len(pulls) == 1
+    resource = json.dumps(pulls[0]["Resource"])
+    assert f":ecr:{REGION}:176779409107:repository/nova-fine-tune-repo" in resource
+
+
+def test_training_role_trusts_only_sagemaker_of_this_account(synthesized: SynthesizedApp) -> None:
+    roles = _resources(synthesized, "Pipeline", "AWS::IAM::Role")
+    (training,) = [r for lid, r in roles.items() if lid.startswith("TrainingRole")]
+    (statement,) = training["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert "aws:SourceAccount" in statement["Condition"]["StringEquals"]
+
+
+def test_upload_rule_pattern(synthesized: SynthesizedApp) -> None:
+    synthesized.pipeline.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": {
+                    "bucket": {"name": [{"Fn::ImportValue": f"Novaft-{STAGE}-Data-DatasetsBucketName"}]},
+                    "object": {"key": [{"wildcard": "incoming/*.jsonl"}]},
+                },
+            },
+            "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("^WorkflowStateMachine")}})],
+        },
+    )
+
+
+def test_abort_rule_invokes_stop_run(synthesized: SynthesizedApp) -> None:
+    synthesized.pipeline.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.states"],
+                "detail-type": ["Step Functions Execution Status Change"],
+                "detail": {
+                    "status": ["ABORTED", "TIMED_OUT"],
+                    "stateMachineArn": [{"Ref": Match.string_like_regexp("^WorkflowStateMachine")}],
+                },
+            },
+            "Targets": [
+                Match.object_like({"Arn": {"Fn::GetAtt": [Match.string_like_regexp("^StopRunFunction"), "Arn"]}})
+            ],
+        },
+    )
+
+
+def test_state_machine_logging_tracing_and_timeout(synthesized: SynthesizedApp) -> None:
+    synthesized.pipeline.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "StateMachineType": "STANDARD",
+            "TracingConfiguration": {"Enabled": True},
+            "LoggingConfiguration": Match.object_like({"Level": "ALL", "IncludeExecutionData": True}),
+        },
+    )
+
+
+def test_topic_encrypted_tls_only_with_email(synthesized: SynthesizedApp) -> None:
+    synthesized.pipeline.has_resource_properties(
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::ImportValue": f"Novaft-{STAGE}-Data-DataKeyArn"}}
+    )
+    synthesized.pipeline.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+    synthesized.pipeline.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
+
+
+def test_failed_executions_alarm_notifies_the_topic(synthesized: SynthesizedApp) -> None:
+    synthesized.pipeline.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "ExecutionsFailed",
+            "Namespace": "AWS/States",
+            "Threshold": 1,
+            "AlarmActions": [{"Ref": Match.string_like_regexp("^NotificationsTopic")}],
+        },
+    )
+
+
+@pytest.mark.parametrize("metric", ["RunsStarted", "RunsSucceeded", "RunsFailed", "DatasetsInvalid", "TrainingHours"])
+def test_dashboard_shows_run_metrics(synthesized: SynthesizedApp, metric: str) -> None:
+    (dashboard,) = _resources(synthesized, "Pipeline", "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert f'\\"Novaft\\",\\"{metric}\\",\\"service\\",\\"novaft-{STAGE}\\"' in body
+
+
+@pytest.mark.parametrize(
+    "output",
+    ["StateMachineArn", "DatasetsBucketName", "ArtifactsBucketName", "RunsTableName", "TopicArn", "IncomingPrefix"],
+)
+def test_pipeline_outputs(synthesized: SynthesizedApp, output: str) -> None:
+    assert output in synthesized.template_dict("Pipeline")["Outputs"]

@@ -1,0 +1,236 @@
+"""The workflow as data: the contract's state names and paths, Retry and Catch on every task, the status Choice."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+
+from stacks.app_factory import REPO_ROOT
+from stacks.asl import state_machine_definitions
+from stacks.constructs.workflow_definition import PollingBounds, WorkflowDefinition, WorkflowFunctions
+from tests.infrastructure.conftest import SynthesizedApp
+
+MAX_POLLS = 7
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, Any]:
+    """The definition built in a bare stack from imported functions: no synth needed."""
+    stack = cdk.Stack(cdk.App(), "Bare", env=cdk.Environment(account="123456789012", region="us-east-1"))
+
+    def function(name: str) -> lambda_.IFunction:
+        return lambda_.Function.from_function_arn(stack, name, f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
+
+    definition = WorkflowDefinition(
+        stack,
+        "Definition",
+        functions=WorkflowFunctions(
+            register_run=function("register_run"),
+            validate_dataset=function("validate_dataset"),
+            render_recipe=function("render_recipe"),
+            start_training=function("start_training"),
+            record_result=function("record_result"),
+        ),
+        topic=sns.Topic.from_topic_arn(stack, "Topic", "arn:aws:sns:us-east-1:123456789012:runs"),
+        training_job_arn_pattern="arn:aws:sagemaker:us-east-1:123456789012:training-job/novaft-*",
+        polling=PollingBounds(interval=cdk.Duration.seconds(60), max_polls=MAX_POLLS),
+    )
+    return dict(sfn.StateGraph(definition.start.start_state, "novaft").to_graph_json())
+
+
+@pytest.fixture(scope="module")
+def states(graph: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict(graph["States"])
+
+
+def test_starts_with_register_run(graph: dict[str, Any]) -> None:
+    assert graph["StartAt"] == "RegisterRun"
+
+
+@pytest.mark.parametrize(
+    ("state", "state_type", "result_path"),
+    [
+        ("RegisterRun", "Task", "$.run"),
+        ("ValidateDataset", "Task", "$.validation"),
+        ("RenderRecipe", "Task", "$.plan"),
+        ("StartTraining", "Task", "$.training"),
+        ("InitPolls", "Pass", "$.polls"),
+        ("WaitForTraining", "Wait", None),
+        ("DescribeTrainingJob", "Task", "$.job"),
+        ("CountPoll", "Pass", "$.polls"),
+        ("TrainingStatus", "Choice", None),
+        ("StopTimedOutTraining", "Task", None),
+        ("RecordResult", "Task", "$.record"),
+        ("NotifyResult", "Task", None),
+        ("RecordFailure", "Task", "$.record"),
+        ("NotifyFailure", "Task", None),
+        ("RunFailed", "Fail", None),
+        ("RouteRun", "Choice", None),
+        ("NotATrainingFile", "Succeed", None),
+        ("DuplicateDelivery", "Succeed", None),
+    ],
+)
+def test_contract_states(
+    states: dict[str, dict[str, Any]], state: str, state_type: str, result_path: str | None
+) -> None:
+    assert states[state]["Type"] == state_type
+    if result_path:
+        assert states[state]["ResultPath"] == result_path
+
+
+@pytest.mark.parametrize(
+    ("state", "parameters"),
+    [
+        ("RegisterRun", {"event.$": "$", "execution_arn.$": "$$.Execution.Id"}),
+        ("RenderRecipe", {"run.$": "$.run", "validation.$": "$.validation"}),
+        ("StartTraining", {"run.$": "$.run", "request.$": "$.plan.request"}),
+        ("RecordResult", {"run.$": "$.run", "training.$": "$.training"}),
+        ("RecordFailure", {"run.$": "$.run", "failure.$": "$.failure"}),
+    ],
+)
+def test_lambda_payloads(states: dict[str, dict[str, Any]], state: str, parameters: dict[str, str]) -> None:
+    assert states[state]["Parameters"] == parameters
+
+
+def test_validate_dataset_receives_the_run(states: dict[str, dict[str, Any]]) -> None:
+    assert states["ValidateDataset"]["InputPath"] == "$.run"
+    assert "Parameters" not in states["ValidateDataset"]
+
+
+def test_parameters_are_always_objects(states: dict[str, dict[str, Any]]) -> None:
+    for name, state in states.items():
+        assert isinstance(state.get("Parameters", {}), dict), f"{name}: Parameters must be an object"
+
+
+def test_every_task_retries_and_catches(states: dict[str, dict[str, Any]]) -> None:
+    for name, state in states.items():
+        if state["Type"] != "Task":
+            continue
+        catches = state.get("Catch", [])
+        assert any(c["ErrorEquals"] == ["States.ALL"] for c in catches), f"{name} catches nothing"
+        assert state.get("Retry"), f"{name} never retries"
+
+
+@pytest.mark.parametrize(
+    "state", ["RegisterRun", "ValidateDataset", "RenderRecipe", "StartTraining", "RecordResult", "RecordFailure"]
+)
+def test_lambda_tasks_retry_service_errors(states: dict[str, dict[str, Any]], state: str) -> None:
+    retried = {error for retry in states[state]["Retry"] for error in retry["ErrorEquals"]}
+    assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException"} <= retried
+
+
+@pytest.mark.parametrize(("error", "min_interval"), [("SageMakerThrottled", 1), ("SageMakerCapacityError", 60)])
+def test_start_training_backs_off(states: dict[str, dict[str, Any]], error: str, min_interval: int) -> None:
+    (retry,) = [r for r in states["StartTraining"]["Retry"] if r["ErrorEquals"] == [error]]
+    assert retry["BackoffRate"] > 1
+    assert retry["IntervalSeconds"] >= min_interval
+
+
+@pytest.mark.parametrize(
+    ("state", "target"),
+    [
+        ("ValidateDataset", "RecordFailure"),
+        ("RenderRecipe", "RecordFailure"),
+        ("StartTraining", "RecordFailure"),
+        ("DescribeTrainingJob", "RecordFailure"),
+        ("RecordResult", "RecordFailure"),
+        ("RegisterRun", "NotifyUnrecordedFailure"),
+        ("RecordFailure", "NotifyUnrecordedFailure"),
+    ],
+)
+def test_failures_are_recorded_then_notified(states: dict[str, dict[str, Any]], state: str, target: str) -> None:
+    (catch,) = states[state]["Catch"]
+    assert catch["Next"] == target
+    # $.failure keeps the first error; a failure while recording goes elsewhere so it survives.
+    assert catch["ResultPath"] == ("$.record_error" if state == "RecordFailure" else "$.failure")
+
+
+def test_failure_path_ends_with_the_named_error(states: dict[str, dict[str, Any]]) -> None:
+    assert states["RecordFailure"]["Next"] == "NotifyFailure"
+    assert states["NotifyFailure"]["Next"] == "RunFailed"
+    assert states["NotifyUnrecordedFailure"]["Next"] == "RunFailed"
+    assert states["RunFailed"] == {"Type": "Fail", "ErrorPath": "$.failure.Error", "CausePath": "$.failure.Cause"}
+
+
+def _choice_targets(choice: dict[str, Any], status: str) -> list[str]:
+    """The Next of every rule that mentions ``status`` (directly or inside And/Or)."""
+
+    def mentions(rule: dict[str, Any]) -> bool:
+        if rule.get("StringEquals") == status:
+            return True
+        return any(mentions(sub) for sub in rule.get("Or", []) + rule.get("And", []))
+
+    return [rule["Next"] for rule in choice["Choices"] if mentions(rule)]
+
+
+@pytest.mark.parametrize(
+    ("status", "targets"),
+    [
+        ("Completed", ["RecordResult"]),
+        ("Failed", ["RecordResult"]),
+        ("Stopped", ["RecordResult"]),
+        ("InProgress", ["StopTimedOutTraining", "WaitForTraining"]),
+        ("Stopping", ["StopTimedOutTraining", "WaitForTraining"]),
+    ],
+)
+def test_training_status_covers_every_status(
+    states: dict[str, dict[str, Any]], status: str, targets: list[str]
+) -> None:
+    assert _choice_targets(states["TrainingStatus"], status) == targets
+
+
+def test_unknown_status_is_a_failure(states: dict[str, dict[str, Any]]) -> None:
+    assert states["TrainingStatus"]["Default"] == "UnexpectedTrainingStatus"
+    assert states["UnexpectedTrainingStatus"]["ResultPath"] == "$.failure"
+    assert states["UnexpectedTrainingStatus"]["Next"] == "RecordFailure"
+
+
+def test_polling_is_bounded(states: dict[str, dict[str, Any]]) -> None:
+    assert states["CountPoll"]["Parameters"] == {"count.$": "States.MathAdd($.polls.count, 1)"}
+    bound = next(rule for rule in states["TrainingStatus"]["Choices"] if rule["Next"] == "StopTimedOutTraining")
+    assert {"Variable": "$.polls.count", "NumericGreaterThanEquals": MAX_POLLS} in bound["And"]
+    assert states["TrainingTimedOut"]["Parameters"]["Error"] == "TrainingTimedOut"
+    assert states["TrainingTimedOut"]["Next"] == "RecordFailure"
+
+
+def test_describe_is_an_sdk_integration(states: dict[str, dict[str, Any]]) -> None:
+    describe = states["DescribeTrainingJob"]
+    assert describe["Resource"].endswith(":states:::aws-sdk:sagemaker:describeTrainingJob")
+    assert describe["ResultSelector"] == {
+        "status.$": "$.TrainingJobStatus",
+        "secondary_status.$": "$.SecondaryStatus",
+    }
+
+
+@pytest.mark.parametrize(("status", "end"), [("Completed", "RunSucceeded"), ("Stopped", "TrainingStopped")])
+def test_result_status_ends(states: dict[str, dict[str, Any]], status: str, end: str) -> None:
+    choice = states["ResultStatus"]
+    assert [rule["Next"] for rule in choice["Choices"] if rule["StringEquals"] == status] == [end]
+    assert choice["Default"] == "TrainingFailed"
+    assert states["TrainingFailed"]["Error"] == "TrainingFailed"
+
+
+def test_synthesized_definition_passes_asl_validator(synthesized: SynthesizedApp, tmp_path: Path) -> None:
+    validator = REPO_ROOT / "node_modules" / ".bin" / "asl-validator"
+    if not validator.exists() or not shutil.which("node"):
+        pytest.skip("asl-validator is not installed (npm ci)")
+    definitions = state_machine_definitions(synthesized.template_dict("Pipeline"))
+    assert len(definitions) == 1
+    (definition,) = definitions.values()
+    assert definition["TimeoutSeconds"] == (48 + 3) * 3600
+    paths = []
+    for logical_id, definition in definitions.items():
+        path = tmp_path / f"{logical_id}.json"
+        path.write_text(json.dumps(definition))
+        paths.append(str(path))
+    result = subprocess.run([str(validator), "--json-path", *paths], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
