@@ -1,4 +1,4 @@
-"""Validator throughput and memory: ``python -m bench.validate_bench [--mb N]``.
+"""Validator throughput and memory: ``python -m bench.validate_bench [--mb N] [--repeat N]``.
 
 Generates synthetic text SFT and DPO datasets in a temporary folder, then for each file measures a parse-only
 baseline (every line read and parsed with orjson, nothing checked) and the full validation, in the same run. Prints
@@ -149,7 +149,8 @@ def bench_file(
     baseline_seconds, baseline_cpu, records = _timed(lambda: parse_only(path), repeat)
     validate_seconds, validate_cpu, _ = _timed(lambda: full_validation(path, options), repeat)
     print(
-        f"{label}: {mb:,.1f} MB, {records:,} records (best of the runs: wall clock; CPU time of this process in brackets)"
+        f"{label}: {mb:,.1f} MB, {records:,} records "
+        "(best of the runs: wall clock; CPU time of this process in brackets)"
     )
     print(
         f"  parse-only baseline  {baseline_seconds:7.2f} s  {mb / baseline_seconds:8.1f} MB/s"

@@ -192,7 +192,9 @@ def _function_environment(invocation: LambdaInvocation) -> Iterator[None]:
         "AWS_REGION": invocation.region,
         "_HANDLER": invocation.handler,
     }
-    variables = {**runtime_variables, **invocation.environment}
+    # There is no X-Ray daemon here, and Powertools' Tracer, seeing a Lambda environment, would patch botocore for
+    # the whole process (and keep it patched after the run).
+    variables = {**runtime_variables, **invocation.environment, "POWERTOOLS_TRACE_DISABLED": "true"}
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
     try:

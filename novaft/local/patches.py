@@ -76,11 +76,15 @@ def run_lambda_in_process(patcher: _Patcher, simulator: TrainingSimulator) -> No
 
 
 def execute_state_machines(patcher: _Patcher, simulator: TrainingSimulator) -> None:
-    """Gap: moto's Step Functions only records executions unless ``execute_state_machine`` is configured, and a state
-    machine created by CloudFormation lands in ``stepfunctions_backends`` while the executing API reads
-    ``stepfunctions_parser_backends`` (StartExecution: ``StateMachineDoesNotExist``). Turn execution on and alias
-    the CloudFormation backend to the executing one.
+    """Gap: moto's Step Functions only records executions (they stay ``RUNNING`` for ever) unless
+    ``execute_state_machine`` is configured, and with it on, a state machine created by CloudFormation lands in
+    ``stepfunctions_backends`` while the executing API reads ``stepfunctions_parser_backends`` (StartExecution:
+    ``StateMachineDoesNotExist``). Turn execution on and alias the CloudFormation backend to the executing one.
     """
+    # moto imports its response module lazily, on the first request, and it binds ``stepfunctions_backends`` by name.
+    # Import it before the swap so it keeps the stock backend: otherwise a later, unpatched moto in the same process
+    # (a plain ``mock_aws`` test) would keep talking to the executing backend.
+    import moto.stepfunctions.responses  # noqa: F401
     from moto.core.config import default_user_config
     from moto.stepfunctions import models as stepfunctions_models
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends

@@ -73,11 +73,19 @@ class DeployedPipeline:
 
 
 @pytest.fixture(scope="session")
-def pipeline() -> Iterator[DeployedPipeline]:
-    timings: dict[str, float] = {}
+def local_assembly() -> tuple[Path, float]:
+    """The real app synthesized once per test session, and how long that took."""
     started = time.monotonic()
     assembly = synthesize_local(Path(tempfile.mkdtemp(prefix="novaft-e2e-cdk-out-")))
-    timings["synth"] = time.monotonic() - started
+    return assembly, time.monotonic() - started
+
+
+# Module scope, not session: while the emulator runs, its patches and AWS_ENDPOINT_URL apply to the whole process,
+# and other tests' own moto mocks must not see them.
+@pytest.fixture(scope="module")
+def pipeline(local_assembly: tuple[Path, float]) -> Iterator[DeployedPipeline]:
+    assembly, synth_seconds = local_assembly
+    timings: dict[str, float] = {"synth": synth_seconds}
     simulator = TrainingSimulator(max_wait_state_seconds=WAIT_STATE_SECONDS)
     simulator.default = simulator.default.__class__(duration_seconds=SIMULATED_TRAINING_SECONDS)
     started = time.monotonic()

@@ -270,7 +270,7 @@ GAP_SCENARIOS: list[tuple[str, Scenario, Any, Any]] = [
         "execute_state_machines",
         _start_execution_of_cloudformation_state_machine,
         "SUCCEEDED",
-        "StateMachineDoesNotExist",
+        "RUNNING",
     ),
     ("deliver_rule_targets", _rule_targeting_a_state_machine, "execution started", "500"),
     ("stringify_custom_resource_properties", _custom_resource_property_type, "str", "bool"),
