@@ -31,26 +31,6 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _fallback_valid_dataset() -> bytes:
-    """A small valid SFT dataset, used only when samples/sft-valid.jsonl is missing."""
-    lines = []
-    for trip in range(8):
-        record = {
-            "schemaVersion": "bedrock-conversation-2024",
-            "system": [{"text": "You answer questions about hiking gear."}],
-            "messages": [
-                {"role": "user", "content": [{"text": f"Which tent suits trip number {trip}?"}]},
-                {"role": "assistant", "content": [{"text": "A light two-person tent with a full rain fly."}]},
-            ],
-        }
-        lines.append(json.dumps(record))
-    return ("\n".join(lines) + "\n").encode()
-
-
-def _dataset(path: Path, fallback: bytes) -> bytes:
-    return path.read_bytes() if path.is_file() else fallback
-
-
 def run_demo() -> int:
     import boto3
 
@@ -78,8 +58,8 @@ def run_demo() -> int:
 
         _say(f"4/5 dropping two datasets into s3://{bucket}/incoming/ and following the workflow:")
         s3, stepfunctions = boto3.client("s3"), boto3.client("stepfunctions")
-        s3.put_object(Bucket=bucket, Key=VALID_KEY, Body=_dataset(VALID_SAMPLE, _fallback_valid_dataset()))
-        s3.put_object(Bucket=bucket, Key=BROKEN_KEY, Body=_dataset(BROKEN_SAMPLE, b'{"messages": "not a list"}\n'))
+        s3.put_object(Bucket=bucket, Key=VALID_KEY, Body=VALID_SAMPLE.read_bytes())
+        s3.put_object(Bucket=bucket, Key=BROKEN_KEY, Body=BROKEN_SAMPLE.read_bytes())
         labels = {}
         for key in (VALID_KEY, BROKEN_KEY):
             (arn,) = watch.wait_for_executions(stepfunctions, outputs["StateMachineArn"], key)
@@ -129,19 +109,15 @@ def _show_runs(outputs: dict[str, str], labels: dict[str, str]) -> None:
 def _show_report(outputs: dict[str, str], labels: dict[str, str], key: str) -> None:
     import boto3
 
-    broken = [
-        i for i in _runs_table_items(outputs) if labels.get(i.get("execution_arn", "")) == key.removeprefix("incoming/")
-    ]
-    if not broken:
+    label = key.removeprefix("incoming/")
+    runs = [item for item in _runs_table_items(outputs) if labels.get(item.get("execution_arn", "")) == label]
+    report_uri = str(runs[0].get("report_s3_uri", "")) if runs else ""
+    if not report_uri.startswith("s3://"):
+        _say(f"\n  The run of {key} recorded no validation report.")
         return
-    report_key = f"runs/{broken[0]['run_id']}/validation-report.json"
-    try:
-        body = boto3.client("s3").get_object(Bucket=outputs["ArtifactsBucketName"], Key=report_key)["Body"].read()
-    except Exception:  # the report is the validator's to write; say so rather than fail the demo
-        _say(f"\n  No validation report at s3://{outputs['ArtifactsBucketName']}/{report_key}")
-        return
-    report = json.loads(body)
-    _say(f"\n  Validation report of {key} (s3://{outputs['ArtifactsBucketName']}/{report_key}):")
+    bucket, _, report_key = report_uri.removeprefix("s3://").partition("/")
+    report = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=report_key)["Body"].read())
+    _say(f"\n  Validation report of {key} ({report_uri}):")
     _say(f"    valid={report.get('valid')} records={report.get('records')} errors by code={report.get('error_counts')}")
     for issue in report.get("errors", [])[:10]:
         _say(f"    line {issue.get('line')}: [{issue.get('code')}] {issue.get('path') or ''} {issue.get('message')}")

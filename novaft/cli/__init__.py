@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +19,7 @@ from novaft.errors import NovaftError
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141
 
 # Modules that each register one or more sub-commands. A module that is missing is skipped, so the CLI still
 # works while a command is being built.
@@ -62,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("novaft: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`novaft plan | head`): silence the flush at exit and exit as a shell would on SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return code
 
 
