@@ -55,17 +55,30 @@ _WORDS = [
     "help",
     "thanks",
 ]
+# Real conversations carry times, labels, links and brackets: the characters that make the reserved-word check look
+# closer. A share of the words (--marker-rate) is drawn from these, so the benchmark does not measure plain prose only.
+_MARKED_WORDS = ["note:", "10:30", "https://shop.example.com/returns", "[1]", "<3", "step:"]
+DEFAULT_MARKER_RATE = 0.02
 
 
-def _sentence(rng: random.Random, words: int) -> str:
-    return " ".join(rng.choice(_WORDS) for _ in range(words)).capitalize() + "."
+class _Text:
+    """Random sentences; ``marker_rate`` of the words come from ``_MARKED_WORDS``."""
+
+    def __init__(self, rng: random.Random, marker_rate: float) -> None:
+        self.rng = rng
+        self.marker_rate = marker_rate
+
+    def sentence(self, words: int) -> str:
+        rng, rate = self.rng, self.marker_rate
+        chosen = (rng.choice(_MARKED_WORDS) if rng.random() < rate else rng.choice(_WORDS) for _ in range(words))
+        return " ".join(chosen).capitalize() + "."
 
 
-def _sft_record(rng: random.Random) -> dict[str, object]:
+def _sft_record(text: _Text) -> dict[str, object]:
     messages = []
-    for _ in range(rng.choice((1, 1, 2, 3))):
-        messages.append({"role": "user", "content": [{"text": _sentence(rng, rng.randint(10, 60))}]})
-        messages.append({"role": "assistant", "content": [{"text": _sentence(rng, rng.randint(30, 200))}]})
+    for _ in range(text.rng.choice((1, 1, 2, 3))):
+        messages.append({"role": "user", "content": [{"text": text.sentence(text.rng.randint(10, 60))}]})
+        messages.append({"role": "assistant", "content": [{"text": text.sentence(text.rng.randint(30, 200))}]})
     return {
         "schemaVersion": "bedrock-conversation-2024",
         "system": [{"text": "You are a helpful support agent for an outdoor gear shop."}],
@@ -73,26 +86,29 @@ def _sft_record(rng: random.Random) -> dict[str, object]:
     }
 
 
-def _dpo_record(rng: random.Random) -> dict[str, object]:
+def _dpo_record(text: _Text) -> dict[str, object]:
+    rng = text.rng
     return {
         "schemaVersion": "bedrock-conversation-2024",
         "messages": [
-            {"role": "user", "content": [{"text": _sentence(rng, rng.randint(10, 60))}]},
+            {"role": "user", "content": [{"text": text.sentence(text.rng.randint(10, 60))}]},
             {
                 "role": "assistant",
                 "candidates": [
-                    {"content": [{"text": _sentence(rng, rng.randint(30, 150))}], "preferenceLabel": "preferred"},
-                    {"content": [{"text": _sentence(rng, rng.randint(10, 80))}], "preferenceLabel": "non-preferred"},
+                    {"content": [{"text": text.sentence(rng.randint(30, 150))}], "preferenceLabel": "preferred"},
+                    {"content": [{"text": text.sentence(rng.randint(10, 80))}], "preferenceLabel": "non-preferred"},
                 ],
             },
         ],
     }
 
 
-def write_dataset(path: Path, megabytes: float, make_record: Callable[[random.Random], dict[str, object]]) -> int:
+def write_dataset(
+    path: Path, megabytes: float, make_record: Callable[[_Text], dict[str, object]], marker_rate: float
+) -> int:
     """Write about ``megabytes`` MB of records; a pool of distinct records is cycled to keep generation fast."""
-    rng = random.Random(7)
-    pool = [orjson.dumps(make_record(rng)) + b"\n" for _ in range(2000)]
+    text = _Text(random.Random(7), marker_rate)
+    pool = [orjson.dumps(make_record(text)) + b"\n" for _ in range(2000)]
     target = int(megabytes * 1000**2)
     written = 0
     with path.open("wb") as out:
@@ -175,15 +191,22 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=100.0, help="size of the text SFT file in MB (default 100)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each measurement; the best counts")
+    parser.add_argument(
+        "--marker-rate",
+        type=float,
+        default=DEFAULT_MARKER_RATE,
+        help=f"share of words holding ':', '<' or '[' (default {DEFAULT_MARKER_RATE}; 0 = plain prose)",
+    )
     args = parser.parse_args(argv)
     options_sft = ValidationOptions(model="lite", method="sft", max_records=0)
     options_dpo = ValidationOptions(model="lite", method="dpo", max_records=0)
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         sft, sft_small, dpo = root / "sft.jsonl", root / "sft-small.jsonl", root / "dpo.jsonl"
-        sft_size = write_dataset(sft, args.mb, _sft_record)
-        write_dataset(sft_small, args.mb / 10, _sft_record)
-        dpo_size = write_dataset(dpo, args.mb / 2, _dpo_record)
+        sft_size = write_dataset(sft, args.mb, _sft_record, args.marker_rate)
+        write_dataset(sft_small, args.mb / 10, _sft_record, args.marker_rate)
+        dpo_size = write_dataset(dpo, args.mb / 2, _dpo_record, args.marker_rate)
+        print(f"synthetic text: {args.marker_rate:.0%} of words hold ':', '<' or '[' (--marker-rate)")
         bench_file("text SFT", sft, sft_size, options_sft, sft_small, args.repeat)
         bench_file("DPO", dpo, dpo_size, options_dpo, None, args.repeat)
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -266,6 +266,8 @@ class PipelineStack(cdk.Stack):
             "RunsTableName": data.runs_table_name,
             "TopicArn": notifications.topic.topic_arn,
             "IncomingPrefix": config.incoming_prefix,
+            # The job spec runs without a job.yaml use: `novaft submit` checks data locally against it.
+            "DefaultJob": json.dumps(config.default_job, sort_keys=True, separators=(",", ":")),
         }
         for name, value in outputs.items():
             cdk.CfnOutput(self, name, value=value)

@@ -23,7 +23,10 @@ def _workflow_text(status: RunStatus) -> str:
 
 def _training_text(status: RunStatus) -> str:
     if status.training is None:
-        return "not started" if not status.run.training_job_name else f"{status.run.training_job_name} (not found)"
+        # RegisterRun records the job's (derived) name up front, so a name with no job means it was never created:
+        # the run ended or is still before StartTraining (SageMaker never deletes training jobs).
+        name = status.run.training_job_name
+        return f"not started (job {name} not created)" if name else "not started"
     text = status.training.status
     if status.training.secondary_status:
         text += f" / {status.training.secondary_status}"

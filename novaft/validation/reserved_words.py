@@ -15,9 +15,27 @@ from novaft.validation.limits import RESERVED_WORDS
 
 # ASCII case folding: the same letters match whatever the path that looks at them.
 _TEXT_PATTERN = re.compile("|".join(re.escape(word) for word in RESERVED_WORDS), re.IGNORECASE | re.ASCII)
-_MARKERS = (":", "<", "[")
 # Any word holding a marker at position i lies within [i - reach, i + reach + 1).
 _WINDOW_REACH = max(len(word) for word in RESERVED_WORDS) - 1
+
+
+def _marker_neighbours() -> tuple[tuple[str, int, frozenset[str]], ...]:
+    """For each marker, which neighbouring character a reserved word puts next to it (both ASCII cases).
+
+    Colons are common in real text ("10:30", "Note:"), so a colon whose left neighbour cannot end a reserved word
+    ("User:" ends in 'r') is dismissed with one character test instead of a regular-expression search.
+    """
+    neighbours: dict[tuple[str, int], set[str]] = {}
+    for word in RESERVED_WORDS:
+        if word.endswith(":"):
+            key, letter = (":", -1), word[-2]
+        else:
+            key, letter = (word[0], 1), word[1]
+        neighbours.setdefault(key, set()).update({letter.lower(), letter.upper()})
+    return tuple((marker, offset, frozenset(letters)) for (marker, offset), letters in neighbours.items())
+
+
+_MARKER_NEIGHBOURS = _marker_neighbours()
 
 
 def may_hold_reserved_word(text: str) -> bool:
@@ -26,14 +44,20 @@ def may_hold_reserved_word(text: str) -> bool:
 
 
 def holds_reserved_word(text: str) -> bool:
-    """Exactly whether ``_TEXT_PATTERN`` matches somewhere in ``text``, looking only near marker characters."""
+    """Exactly whether ``_TEXT_PATTERN`` matches somewhere in ``text``, looking only near plausible markers."""
     reach = _WINDOW_REACH
     search = _TEXT_PATTERN.search
     find = text.find
-    for marker in _MARKERS:
+    end = len(text)
+    for marker, offset, letters in _MARKER_NEIGHBOURS:
         position = find(marker)
         while position >= 0:
-            if search(text, max(0, position - reach), position + reach + 1) is not None:
+            neighbour = position + offset
+            if (
+                0 <= neighbour < end
+                and text[neighbour] in letters
+                and search(text, max(0, position - reach), position + reach + 1) is not None
+            ):
                 return True
             position = find(marker, position + 1)
     return False

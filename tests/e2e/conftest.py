@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,14 @@ def local_assembly() -> tuple[Path, float]:
     return assembly, time.monotonic() - started
 
 
+def _reset_emulated_account(endpoint_url: str) -> None:
+    """Start each module from an empty account: moto's backends live in this process and outlive a server, so the
+    previous module's stacks would still be there (its public reset endpoint clears them)."""
+    request = urllib.request.Request(f"{endpoint_url}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200, f"the emulator refused the reset: HTTP {response.status}"
+
+
 # Module scope, not session: while the emulator runs, its patches and AWS_ENDPOINT_URL apply to the whole process,
 # and other tests' own moto mocks must not see them.
 @pytest.fixture(scope="module")
@@ -92,6 +101,7 @@ def pipeline(local_assembly: tuple[Path, float]) -> Iterator[DeployedPipeline]:
     with local_aws(simulator=simulator) as aws:
         timings["server"] = time.monotonic() - started
         started = time.monotonic()
+        _reset_emulated_account(aws.endpoint_url)
         deployed = deploy_assembly(assembly)
         timings["deploy"] = time.monotonic() - started
         outputs = next(stack.outputs for name, stack in deployed.items() if name.endswith("-Pipeline"))

@@ -71,6 +71,15 @@ def test_change_key_moves_with_the_secondary_status() -> None:
             "StartTraining",
         ),
         ([{"type": "FailStateEntered", "stateEnteredEventDetails": {"name": "RunFailed"}}], "RunFailed"),
+        # Oldest first despite reverseOrder (an endpoint that ignores it): the highest event id still wins.
+        (
+            [
+                {"id": 2, "type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "RegisterRun"}},
+                {"id": 9, "type": "SucceedStateEntered", "stateEnteredEventDetails": {"name": "Succeeded"}},
+                {"id": 5, "type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "ValidateDataset"}},
+            ],
+            "Succeeded",
+        ),
     ],
 )
 def test_current_state_is_the_newest_state_entered(events: list[dict[str, object]], expected: str | None) -> None:

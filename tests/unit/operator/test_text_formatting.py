@@ -72,6 +72,19 @@ def test_status_block_without_console_links_and_with_a_failure() -> None:
     assert "console" not in text and status.run.run_id in text
 
 
+@pytest.mark.parametrize(
+    ("training_job_name", "expected"),
+    [(None, "training    not started"), ("novaft-r-1", "training    not started (job novaft-r-1 not created)")],
+)
+def test_status_block_of_a_run_that_never_trained(training_job_name: str | None, expected: str) -> None:
+    # RegisterRun records the derived job name before any job exists; a run rejected earlier has no job.
+    run = RunView(run_id="r-1", run_name="r", status="DatasetInvalid", training_job_name=training_job_name)
+    text = format_status(
+        RunStatus(run, ExecutionView(EXECUTION_ARN, "FAILED"), "RunFailed", None), now=T0, console_region=None
+    )
+    assert expected in text.splitlines()
+
+
 def test_progress_line_is_one_line_with_the_changing_parts() -> None:
     line = format_progress_line(_running_status(), now=T0 + timedelta(seconds=42))
     assert line == (
