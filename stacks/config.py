@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from novaft.errors import NovaftError, UsageError
 from novaft.recipes.catalog import load_catalog
 from novaft.recipes.job_spec import JobSpec
+from stacks.constructs.workflow_definition import CapacityRetry
 
 STAGE_CONTEXT_KEY = "novaft:stage"
 STAGES_CONTEXT_KEY = "novaft:stages"
@@ -116,6 +117,17 @@ class StageConfig(BaseModel):
         return f"{stripped}/"
 
     @model_validator(mode="after")
+    def _default_job_fits_the_training_bound(self) -> StageConfig:
+        runtime = JobSpec.model_validate(self.default_job).max_runtime_seconds
+        if runtime > self.max_training_hours * 3600:
+            raise ValueError(
+                f"default_job max_runtime_seconds {runtime} is longer than max_training_hours "
+                f"{self.max_training_hours} ({self.max_training_hours * 3600} s), after which the workflow stops "
+                "the job; lower the one or raise the other"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _polling_fits_execution_history(self) -> StageConfig:
         events = self.max_polls * HISTORY_EVENTS_PER_POLL + HISTORY_EVENTS_OUTSIDE_POLLING
         if events > HISTORY_EVENT_LIMIT:
@@ -134,8 +146,11 @@ class StageConfig(BaseModel):
 
     @property
     def workflow_timeout_hours(self) -> int:
-        """State-machine timeout: the poll bound plus two hours for validation, rendering and recording."""
-        return self.max_training_hours + 3
+        """State-machine timeout: the poll bound, StartTraining's longest capacity wait, and two hours for
+        validation, rendering and recording. Shorter, and a run that waited for instances would end TIMED_OUT
+        (recorded Stopped) instead of reaching its own TrainingTimedOut."""
+        capacity_wait_hours = math.ceil(CapacityRetry().worst_case_wait_seconds / 3600)
+        return self.max_training_hours + 3 + capacity_wait_hours
 
     @property
     def image_account(self) -> str:

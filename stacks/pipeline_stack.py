@@ -127,6 +127,7 @@ class PipelineStack(cdk.Stack):
             ENV_NAMES["default_job"]: json.dumps(config.default_job, sort_keys=True, separators=(",", ":")),
             ENV_NAMES["incoming_prefix"]: config.incoming_prefix,
             ENV_NAMES["runs_prefix"]: config.runs_prefix,
+            ENV_NAMES["max_training_seconds"]: str(config.max_training_hours * 3600),
             "POWERTOOLS_SERVICE_NAME": service_name(config.stage),
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         }
@@ -187,8 +188,14 @@ class PipelineStack(cdk.Stack):
         read_write_runs = iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[run_objects])
         training_jobs = [training_job_arns]
         describe_jobs = iam.PolicyStatement(actions=["sagemaker:DescribeTrainingJob"], resources=training_jobs)
+        # ListTags: on a name conflict StartTraining reads the job's run-id tag to tell its own job from another's.
         start_jobs = iam.PolicyStatement(
-            actions=["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:AddTags"],
+            actions=[
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:AddTags",
+                "sagemaker:ListTags",
+            ],
             resources=training_jobs,
         )
         stop_jobs = iam.PolicyStatement(

@@ -41,13 +41,14 @@ def read_bytes(bucket: str, key: str, version_id: str | None = None) -> bytes:
 
 
 def object_exists(bucket: str, key: str) -> bool:
-    try:
-        client("s3").head_object(Bucket=bucket, Key=key)
-    except ClientError as error:
-        if _error_code(error) in _MISSING_CODES:
-            return False
-        raise
-    return True
+    """Whether ``key`` exists, asked as a listing with the key as prefix.
+
+    A HeadObject on a missing key answers 404 only to callers allowed ``s3:ListBucket`` for that request, and the
+    functions' ListBucket grant is bounded by an ``s3:prefix`` condition that a HeadObject request does not carry:
+    S3 would answer 403. A listing carries the prefix, and the exact key sorts before any longer key sharing it.
+    """
+    listing = client("s3").list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    return any(entry.get("Key") == key for entry in listing.get("Contents", []))
 
 
 def put_bytes(bucket: str, key: str, body: bytes, content_type: str) -> str:

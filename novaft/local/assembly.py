@@ -16,7 +16,8 @@ LOCAL_STAGE = "local"
 # The workflow's Wait between two DescribeTrainingJob calls (stage setting poll_interval_seconds). The stage model
 # allows 60 s at least; the emulator cuts Wait states short instead (TrainingSimulator.max_wait_state_seconds).
 LOCAL_POLL_INTERVAL_SECONDS = 60
-LOCAL_MAX_TRAINING_HOURS = 1
+# Covers the default job's 24 h runtime (SDK default); locally the Waits are shortened, so no run takes that long.
+LOCAL_MAX_TRAINING_HOURS = 24
 LOCAL_DEFAULT_JOB = {"model": "micro", "method": "sft", "peft": "lora"}
 
 

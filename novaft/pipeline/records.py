@@ -6,6 +6,7 @@ the handler stores and sends the results.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,8 +27,12 @@ STATUS_STOPPED = "Stopped"
 STATUS_DATASET_INVALID = "DatasetInvalid"
 # SageMaker's terminal TrainingJobStatus values map one to one onto run statuses.
 TERMINAL_TRAINING_STATUSES = frozenset({STATUS_COMPLETED, STATUS_FAILED, STATUS_STOPPED})
-# SNS rejects subjects over 100 characters (SNS Publish API reference).
-SNS_SUBJECT_MAX_CHARS = 100
+# A run in one of these has its outcome recorded; nothing later may overwrite it.
+FINAL_RUN_STATUSES = TERMINAL_TRAINING_STATUSES | {STATUS_DATASET_INVALID}
+# SNS Publish API reference: subjects are "UTF-8 text with no line breaks or control characters, and less than 100
+# characters long"; the run name in the subject comes from the uploaded key, which may hold any character.
+SNS_SUBJECT_MAX_CHARS = 99
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 MAX_CAUSE_CHARS = 2000
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
@@ -215,7 +220,7 @@ def notification_for(
     links: Mapping[str, str],
 ) -> Notification:
     """An e-mail for a person: which run, what happened, where to look. ``details`` lines with no value are skipped."""
-    subject = f"novaft {stage}: run {run.run_name or run.run_id} {status}"
+    subject = _CONTROL_CHARACTERS.sub(" ", f"novaft {stage}: run {run.run_name or run.run_id} {status}")
     if len(subject) > SNS_SUBJECT_MAX_CHARS:
         subject = subject[: SNS_SUBJECT_MAX_CHARS - 3] + "..."
     lines = [f"Run {run.run_id} ({run.run_name}) ended with status {status}.", "", headline, ""]

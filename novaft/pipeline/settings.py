@@ -27,6 +27,7 @@ ENV_NAMES: dict[str, str] = {
     "runs_prefix": "NOVAFT_RUNS_PREFIX",
     "subnet_ids": "NOVAFT_SUBNET_IDS",
     "security_group_ids": "NOVAFT_SECURITY_GROUP_IDS",
+    "max_training_seconds": "NOVAFT_MAX_TRAINING_SECONDS",
 }
 # Lambda sets AWS_REGION; AWS_DEFAULT_REGION is what local runs and tests usually set.
 REGION_ENV_NAMES = ("AWS_REGION", "AWS_DEFAULT_REGION")
@@ -60,6 +61,8 @@ class Settings(BaseModel):
     runs_prefix: str = "runs/"
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
+    # How long the workflow waits for a training job before stopping it (stage setting max_training_hours).
+    max_training_seconds: int | None = None
     region: str = "us-east-1"
 
     @classmethod

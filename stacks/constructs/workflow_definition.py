@@ -53,6 +53,12 @@ class CapacityRetry:
     backoff_rate: float = 2.0
     max_delay_seconds: int = 3600
 
+    @property
+    def worst_case_wait_seconds(self) -> int:
+        """The longest StartTraining can spend waiting between attempts before it gives up."""
+        delays = (self.interval_seconds * self.backoff_rate**attempt for attempt in range(self.max_attempts))
+        return int(sum(min(delay, self.max_delay_seconds) for delay in delays))
+
 
 class WorkflowDefinition(Construct):
     """``self.start`` is the first state of the run workflow."""

@@ -90,6 +90,7 @@ ENVIRONMENT = {
     "NOVAFT_DEFAULT_JOB": json.dumps(DEFAULT_JOB),
     "NOVAFT_INCOMING_PREFIX": "incoming/",
     "NOVAFT_RUNS_PREFIX": "runs/",
+    "NOVAFT_MAX_TRAINING_SECONDS": str(120 * 3600),
     "NOVAFT_TOPIC_ARN": f"arn:aws:sns:{REGION}:123456789012:novaft-dev-runs",
 }
 

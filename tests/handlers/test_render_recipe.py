@@ -97,6 +97,8 @@ def test_render_recipe_uses_settings_for_kms_and_vpc(
         ("model: micro\nmethod: sft\npeft: lora\ninstance_count: 3\n", "instance_count"),
         ("model: micro\nmethod: sft\npeft: lora\nregion: us-west-2\n", "region"),
         ("model: micro\nmethod: dpo\npeft: lora\nhyperparameters: {lr: 5}\n", "lr"),
+        # longer than the deployment waits (120 h): the workflow would stop it as timed out
+        ("model: micro\nmethod: sft\npeft: lora\nmax_runtime_seconds: 432001\n", "max_runtime_seconds: 432001"),
     ],
 )
 def test_render_recipe_bad_spec_is_job_spec_invalid(

@@ -81,3 +81,21 @@ def test_stop_run_for_an_execution_without_a_run_does_nothing(aws: Aws, lambda_c
 
     assert result == {"run_found": False, "run_id": None, "training_job_stopped": False, "status": None}
     assert aws.notifications() == []
+
+
+@pytest.mark.parametrize("final_status", ["Completed", "Failed", "DatasetInvalid", "Stopped"])
+def test_stop_run_keeps_an_outcome_already_recorded(
+    aws: Aws, lambda_context: FakeLambdaContext, final_status: str
+) -> None:
+    # Given a run whose result was recorded before its execution was aborted
+    _registered(aws)
+    aws.put_item({**aws.item(RUN_ID), "status": final_status})
+
+    with stop_calls() as stop:
+        result = stop_run.lambda_handler(load_event("stop_run.json"), lambda_context)
+
+    # Then the recorded outcome stands, no job is stopped and nobody is told it was stopped
+    assert not stop.called
+    assert result == {"run_found": True, "run_id": RUN_ID, "training_job_stopped": False, "status": final_status}
+    assert aws.item(RUN_ID)["status"] == final_status
+    assert aws.notifications() == []

@@ -37,6 +37,10 @@ def test_default_region_applies_when_the_stage_names_none() -> None:
         (stage_context(colour="blue"), r"colour: Extra inputs are not permitted \(given 'blue'\)"),
         (stage_context(poll_interval_seconds=60, max_training_hours=600), "raise poll_interval_seconds to at least"),
         (stage_context(default_job={"model": "nova-micro"}), r"default_job: job spec: .*model: not a valid choice"),
+        (
+            stage_context(max_training_hours=12),
+            "default_job max_runtime_seconds 86400 is longer than max_training_hours",
+        ),
     ],
 )
 def test_invalid_context_is_explained(context: dict[str, Any], message: str) -> None:

@@ -256,7 +256,20 @@ def test_dashboard_shows_run_metrics(synthesized: SynthesizedApp, metric: str) -
 
 @pytest.mark.parametrize(
     "output",
-    ["StateMachineArn", "DatasetsBucketName", "ArtifactsBucketName", "RunsTableName", "TopicArn", "IncomingPrefix"],
+    [
+        "StateMachineArn",
+        "DatasetsBucketName",
+        "ArtifactsBucketName",
+        "RunsTableName",
+        "TopicArn",
+        "IncomingPrefix",
+        "DefaultJob",
+    ],
 )
 def test_pipeline_outputs(synthesized: SynthesizedApp, output: str) -> None:
     assert output in synthesized.template_dict("Pipeline")["Outputs"]
+
+
+def test_default_job_output_is_the_stage_default_job(synthesized: SynthesizedApp) -> None:
+    value = synthesized.template_dict("Pipeline")["Outputs"]["DefaultJob"]["Value"]
+    assert json.loads(value) == {"model": "micro", "method": "sft", "peft": "lora"}

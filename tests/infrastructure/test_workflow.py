@@ -225,7 +225,9 @@ def test_synthesized_definition_passes_asl_validator(synthesized: SynthesizedApp
     definitions = state_machine_definitions(synthesized.template_dict("Pipeline"))
     assert len(definitions) == 1
     (definition,) = definitions.values()
-    assert definition["TimeoutSeconds"] == (48 + 3) * 3600
+    # 48 h of training, 1 h of polling margin, 2 h for the other steps, 4 h of capacity retries (300 s doubling to
+    # a 1 h cap over 6 attempts: 3.25 h, rounded up)
+    assert definition["TimeoutSeconds"] == (48 + 3 + 4) * 3600
     paths = []
     for logical_id, definition in definitions.items():
         path = tmp_path / f"{logical_id}.json"

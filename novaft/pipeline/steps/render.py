@@ -42,6 +42,13 @@ def render_run_recipe(
             f"job spec: region: the pipeline runs jobs in its own region (given: {spec.region!r}; "
             f"allowed: {settings.region!r} or leave it out)"
         )
+    limit = settings.max_training_seconds
+    if limit is not None and spec.max_runtime_seconds > limit:
+        raise JobSpecInvalid(
+            f"job spec: max_runtime_seconds: {spec.max_runtime_seconds} is longer than this deployment waits for a "
+            f"training job ({limit} s, the stage's max_training_hours); allowed: at most {limit}, or raise "
+            "max_training_hours in cdk.json"
+        )
     prefix = run.artifacts_prefix
     artifacts = f"s3://{run.artifacts_bucket}/{prefix}"
     try:

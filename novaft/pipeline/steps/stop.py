@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from novaft.pipeline.contracts import DatasetLocation, ExecutionStatusChangeEvent, RunContext, StopRunResult
 from novaft.pipeline.errors import RunNotFound
-from novaft.pipeline.records import STATUS_STOPPED, console_links, notification_for
+from novaft.pipeline.records import FINAL_RUN_STATUSES, STATUS_STOPPED, console_links, notification_for
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.ports import Notifier, RunStore, TrainingJobs
 
@@ -25,6 +25,10 @@ def stop_run(
     except RunNotFound:
         return StopRunResult(run_found=False)
     run_id = str(item["run_id"])
+    recorded_status = str(item.get("status", ""))
+    if recorded_status in FINAL_RUN_STATUSES:
+        # The run ended and was recorded before its execution stopped (e.g. aborted during NotifyResult): keep it.
+        return StopRunResult(run_found=True, run_id=run_id, status=recorded_status)
     job_name = str(item.get("training_job_name") or "")
     # Only a run that reached StartTraining can have a job; before that the name is merely reserved.
     stopped = bool(job_name and item.get("training_job_arn")) and jobs.stop_if_running(job_name)

@@ -121,3 +121,19 @@ def test_notification_subject_is_bounded_and_message_skips_empty_details() -> No
     )
     assert len(note.subject) <= SNS_SUBJECT_MAX_CHARS
     assert "Shown: v" in note.message and "Hidden" not in note.message
+
+
+# SNS Publish API reference: "Subjects must be UTF-8 text with no line breaks or control characters, and less than
+# 100 characters long". The run name comes from the uploaded key, which may hold any of these.
+@pytest.mark.parametrize("run_name", ["x" * 200, "line\nbreak", "tab\there", "bell\x07\x7f", "ünïcödé-ok"])
+def test_notification_subject_is_one_line_under_100_characters(run_name: str) -> None:
+    note = notification_for(
+        run=RUN.model_copy(update={"run_name": run_name}),
+        stage="dev",
+        status="Failed",
+        headline="H",
+        details={},
+        links={},
+    )
+    assert len(note.subject) < 100
+    assert not any(ord(char) < 32 or 127 <= ord(char) < 160 for char in note.subject), repr(note.subject)

@@ -1,0 +1,100 @@
+"""Each function's role allows every AWS call its handler makes (novaft/aws/ adapters used by novaft/pipeline/steps/).
+
+A missing grant passes every emulated test (the emulator does not enforce IAM) and fails only on real AWS, so the
+calls are listed here per handler, from the code, and checked against the synthesized policies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.infrastructure.conftest import SynthesizedApp
+
+# The IAM actions behind each handler's boto3 calls.
+TABLE_WITH_KEY = {"kms:Decrypt", "kms:GenerateDataKey"}  # the runs table and the buckets use the data key
+HANDLER_ACTIONS = {
+    # a prefix listing per sibling file (s3:ListBucket), put_item + get_item on a duplicate.
+    "register_run": {"s3:GetObject", "s3:ListBucket", "dynamodb:PutItem", "dynamodb:GetItem", *TABLE_WITH_KEY},
+    # get_object (by version), put_object of the report, update_item.
+    "validate_dataset": {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "dynamodb:UpdateItem", *TABLE_WITH_KEY},
+    # get_object of job.yaml, put_object of recipe and plan, update_item.
+    "render_recipe": {"s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem", *TABLE_WITH_KEY},
+    # create_training_job with Tags and the execution role; on a name conflict describe_training_job + list_tags.
+    "start_training": {
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:AddTags",
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:ListTags",
+        "iam:PassRole",
+        "dynamodb:UpdateItem",
+        *TABLE_WITH_KEY,
+    },
+    # describe_training_job, get_object of output.tar.gz, put_object of run.json, get_item + update_item.
+    "record_result": {
+        "sagemaker:DescribeTrainingJob",
+        "s3:GetObject",
+        "s3:PutObject",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        *TABLE_WITH_KEY,
+    },
+    # query of the by_execution index, describe + stop_training_job, update_item, publish to the encrypted topic.
+    "stop_run": {
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:StopTrainingJob",
+        "sns:Publish",
+        *TABLE_WITH_KEY,
+    },
+}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _allowed_actions_by_handler(synthesized: SynthesizedApp) -> dict[str, set[str]]:
+    resources = synthesized.template_dict("Pipeline")["Resources"]
+    role_of_handler = {
+        resource["Properties"]["Handler"].removeprefix("lambdas.handlers.").removesuffix(".lambda_handler"): resource[
+            "Properties"
+        ]["Role"]["Fn::GetAtt"][0]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    actions_of_role: dict[str, set[str]] = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        actions = {
+            action
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+            if statement["Effect"] == "Allow"
+            for action in _as_list(statement["Action"])
+        }
+        for role in resource["Properties"]["Roles"]:
+            actions_of_role.setdefault(role["Ref"], set()).update(actions)
+    return {handler: actions_of_role.get(role, set()) for handler, role in role_of_handler.items()}
+
+
+@pytest.mark.parametrize("handler", sorted(HANDLER_ACTIONS))
+def test_role_allows_every_call_of_its_handler(synthesized: SynthesizedApp, handler: str) -> None:
+    missing = HANDLER_ACTIONS[handler] - _allowed_actions_by_handler(synthesized)[handler]
+    assert not missing, f"{handler} calls AWS with actions its role lacks: {sorted(missing)}"
+
+
+def test_state_machine_may_publish_to_the_encrypted_topic(synthesized: SynthesizedApp) -> None:
+    resources = synthesized.template_dict("Pipeline")["Resources"]
+    (machine,) = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    actions = {
+        action
+        for resource in resources.values()
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in resource["Properties"]["Roles"]
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        for action in _as_list(statement["Action"])
+    }
+    assert {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt", "sagemaker:DescribeTrainingJob"} <= actions
