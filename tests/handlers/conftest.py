@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from lambdas.handlers import runtime
 from novaft.aws.clients import reset_clients
+from tests.runs_table_schema import create_runs_table
 
 EVENTS_DIR = Path(__file__).parent / "events"
 REGION = "us-east-1"
@@ -126,30 +127,7 @@ def aws(mocked_aws: Any, clients: dict[str, Any]) -> Aws:
     s3 = clients["s3"]
     for bucket in (DATASETS_BUCKET, ARTIFACTS_BUCKET):
         s3.create_bucket(Bucket=bucket)
-    clients["dynamodb"].create_table(
-        TableName=RUNS_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in ("run_id", "execution_arn", "record_type", "created_at")
-        ],
-        KeySchema=[{"AttributeName": "run_id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_execution",
-                "KeySchema": [{"AttributeName": "execution_arn", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "by_created",
-                "KeySchema": [
-                    {"AttributeName": "record_type", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-        ],
-    )
+    create_runs_table(clients["dynamodb"], RUNS_TABLE)
     sns, sqs = clients["sns"], clients["sqs"]
     topic_arn = sns.create_topic(Name="novaft-dev-runs")["TopicArn"]
     assert topic_arn == ENVIRONMENT["NOVAFT_TOPIC_ARN"]

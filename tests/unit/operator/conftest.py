@@ -16,6 +16,7 @@ from moto.sagemaker.models import sagemaker_backends
 
 from novaft.cli import operator_cmds
 from novaft.operator.clients import AwsClients
+from tests.runs_table_schema import create_runs_table
 
 REGION = "us-east-1"
 STACK_NAME = "Novaft-dev-Pipeline"
@@ -92,30 +93,7 @@ class MotoPipeline:
 
 def _create_pipeline() -> MotoPipeline:
     dynamodb = client("dynamodb")
-    dynamodb.create_table(
-        TableName=RUNS_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in ("run_id", "execution_arn", "record_type", "created_at")
-        ],
-        KeySchema=[{"AttributeName": "run_id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_execution",
-                "KeySchema": [{"AttributeName": "execution_arn", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "by_created",
-                "KeySchema": [
-                    {"AttributeName": "record_type", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-        ],
-    )
+    create_runs_table(dynamodb, RUNS_TABLE)
     s3 = client("s3")
     for bucket in (DATASETS_BUCKET, ARTIFACTS_BUCKET):
         s3.create_bucket(Bucket=bucket)
