@@ -21,7 +21,7 @@ from novaft.pipeline.steps.validate import validate_run_dataset
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = parse_payload(RunContext, event)
     spec = load_run_job_spec(run, settings=settings(), objects=object_store())
-    options = validation_options_for(spec, dataset_bucket=run.dataset.bucket)
+    options = validation_options_for(spec, dataset_bucket=run.dataset.bucket, media_prefix=settings().incoming_prefix)
     try:
         outcome = validate_run_dataset(run, options=options, objects=object_store(), runs=runs_table(), now=now_iso())
     except DatasetInvalid:

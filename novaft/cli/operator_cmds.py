@@ -209,7 +209,13 @@ def run_submit(args: argparse.Namespace) -> int:
             _print(str(exc))
             _print("nothing uploaded: fix the job spec and submit again")
             return EXIT_FAILED
-        check = check_locally(train=train, validation=validation, spec=spec, dataset_bucket=outputs.datasets_bucket)
+        check = check_locally(
+            train=train,
+            validation=validation,
+            spec=spec,
+            dataset_bucket=outputs.datasets_bucket,
+            media_prefix=outputs.incoming_prefix,
+        )
         if check.report is None:
             _print(
                 f"no --job given and stack {outputs.stack_name} publishes no default job: skipped the local check; "

@@ -59,6 +59,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--max-errors", type=int, default=DEFAULT_MAX_ERRORS, help="errors listed in the report")
     parser.add_argument("--dataset-bucket", metavar="BUCKET", help="require media to be in this S3 bucket")
+    parser.add_argument(
+        "--media-prefix", metavar="PREFIX", help="with --dataset-bucket: require media under this key prefix"
+    )
     parser.add_argument("--platform", choices=PLATFORMS, default="sagemaker")
     parser.add_argument("--min-records", type=int, metavar="N", help="override the minimum record count")
     parser.add_argument("--max-records", type=int, metavar="N", help="override the maximum record count (0: none)")
@@ -74,6 +77,7 @@ def run_validate(args: argparse.Namespace) -> int:
         chars_per_token=args.chars_per_token,
         max_errors=args.max_errors,
         dataset_bucket=args.dataset_bucket,
+        media_prefix=args.media_prefix,
         platform=args.platform,
         min_records=args.min_records,
         max_records=args.max_records,

@@ -46,12 +46,17 @@ def job_spec_for_submit(job: Path | None, default_job: dict[str, Any] | None) ->
 
 
 def check_locally(
-    *, train: Path, validation: Path | None, spec: JobSpec | None, dataset_bucket: str | None
+    *,
+    train: Path,
+    validation: Path | None,
+    spec: JobSpec | None,
+    dataset_bucket: str | None,
+    media_prefix: str | None = None,
 ) -> LocalCheck:
     """Validate the data against the spec's model, method and max length; skipped when no spec is known."""
     if spec is None:
         return LocalCheck(spec=None, report=None)
-    options = validation_options_for(spec, dataset_bucket=dataset_bucket)
+    options = validation_options_for(spec, dataset_bucket=dataset_bucket, media_prefix=media_prefix)
     with ExitStack() as files:
         try:
             train_stream = files.enter_context(train.open("rb"))

@@ -45,11 +45,18 @@ def max_length_for(spec: JobSpec) -> int:
     return value
 
 
-def validation_options_for(spec: JobSpec, *, dataset_bucket: str | None) -> ValidationOptions:
-    """Validator options matching what the job will train: same model, method and token limit; media in the bucket."""
+def validation_options_for(
+    spec: JobSpec, *, dataset_bucket: str | None, media_prefix: str | None = None
+) -> ValidationOptions:
+    """Validator options matching what the job will train: same model, method and token limit; media where the
+    training job can read it (the dataset's bucket, under ``media_prefix``)."""
     try:
         return ValidationOptions(
-            model=spec.model, method=spec.method, max_length=max_length_for(spec), dataset_bucket=dataset_bucket
+            model=spec.model,
+            method=spec.method,
+            max_length=max_length_for(spec),
+            dataset_bucket=dataset_bucket,
+            media_prefix=media_prefix,
         )
     except UsageError as error:
         if isinstance(error, JobSpecInvalid):

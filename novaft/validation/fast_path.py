@@ -5,6 +5,9 @@ bookkeeping those records never need (paths, tallies, findings). ``TextRecordFas
 the detailed walk would accept without a finding, and returns the same numbers the statistics need; anything else
 (media, documents, reasoning, tools, unusual keys, any broken rule) returns None and goes through the detailed walk,
 which alone produces messages. The agreement of the two is a property test in the unit tests.
+
+Texts that hold a marker character are searched for reserved words once per record, joined, rather than one call per
+text: real chat text holds markers in most turns ("10:30", "note:", links), and the search has a fixed cost per call.
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ from novaft.validation.reserved_words import holds_reserved_word
 
 # turns, characters, estimated tokens, has a system prompt
 RecordSummary = tuple[int, int, int, bool]
+# No reserved word holds a newline, so none can span two joined texts: the joined search is exact.
+_TEXT_SEPARATOR = "\n"
 # Turns alternate from the first, so a valid record's roles are fixed by the turn's position.
 _ROLE_OF_PARITY = ("user", "assistant")
 
 
-def _text_characters(blocks: Any) -> int:
-    """Characters of a non-empty list of clean ``{"text": ...}`` blocks, or -1 when any block is not one."""
+def _text_characters(blocks: Any, marked: list[str]) -> int:
+    """Characters of a non-empty list of clean ``{"text": ...}`` blocks, or -1 when any block is not one.
+
+    Texts holding a marker character are appended to ``marked``, for the caller to search for reserved words."""
     if type(blocks) is not list or not blocks:
         return -1
     characters = 0
@@ -33,8 +40,8 @@ def _text_characters(blocks: Any) -> int:
         text = block.get("text")
         if type(text) is not str or not text or text.isspace():
             return -1
-        if (":" in text or "<" in text or "[" in text) and holds_reserved_word(text):
-            return -1
+        if ":" in text or "<" in text or "[" in text:
+            marked.append(text)
         characters += len(text)
     return characters
 
@@ -54,9 +61,10 @@ class TextRecordFastPath:
         if schema_version is not None and type(schema_version) is not str:
             return None
         characters = 0
+        marked: list[str] = []
         has_system = "system" in record
         if has_system:
-            characters = _text_characters(record["system"])
+            characters = _text_characters(record["system"], marked)
             if characters < 0:
                 return None
         messages = record.get("messages")
@@ -72,7 +80,7 @@ class TextRecordFastPath:
             if "candidates" in message:
                 if not dpo or index != last or "content" in message:
                     return None
-                sizes = _candidate_sizes(message["candidates"])
+                sizes = _candidate_sizes(message["candidates"], marked)
                 if sizes is None:
                     return None
                 candidate_total, candidate_longest = sizes
@@ -90,15 +98,17 @@ class TextRecordFastPath:
                 text = block.get("text")
                 if type(text) is not str or not text or text.isspace():
                     return None
-                if (":" in text or "<" in text or "[" in text) and holds_reserved_word(text):
-                    return None
+                if ":" in text or "<" in text or "[" in text:
+                    marked.append(text)
                 characters += len(text)
+        if marked and holds_reserved_word(_TEXT_SEPARATOR.join(marked)):
+            return None
         prompt_characters = characters - candidate_total + candidate_longest
         tokens = math.ceil(prompt_characters / self._chars_per_token) + TOKENS_PER_TURN * turns
         return turns, characters, tokens, has_system
 
 
-def _candidate_sizes(candidates: Any) -> tuple[int, int] | None:
+def _candidate_sizes(candidates: Any, marked: list[str]) -> tuple[int, int] | None:
     """Total and longest characters of a clean preferred/non-preferred pair, or None."""
     if type(candidates) is not list or len(candidates) != 2:
         return None
@@ -108,8 +118,8 @@ def _candidate_sizes(candidates: Any) -> tuple[int, int] | None:
     labels = (first.get("preferenceLabel"), second.get("preferenceLabel"))
     if labels != ("preferred", "non-preferred") and labels != ("non-preferred", "preferred"):
         return None
-    first_characters = _text_characters(first.get("content"))
-    second_characters = _text_characters(second.get("content"))
+    first_characters = _text_characters(first.get("content"), marked)
+    second_characters = _text_characters(second.get("content"), marked)
     if first_characters < 0 or second_characters < 0:
         return None
     return first_characters + second_characters, max(first_characters, second_characters)

@@ -84,6 +84,7 @@ class Code:
     MEDIA_URI_NOT_S3 = "media_uri_not_s3"
     MEDIA_URI_CHARACTERS = "media_uri_characters"
     MEDIA_BUCKET_MISMATCH = "media_bucket_mismatch"
+    MEDIA_OUTSIDE_PREFIX = "media_outside_prefix"
     TOO_MANY_IMAGES = "too_many_images"
     TOO_MANY_VIDEOS = "too_many_videos"
     IMAGE_VIDEO_MIXED = "image_video_mixed"

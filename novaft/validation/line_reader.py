@@ -37,36 +37,46 @@ def iter_byte_lines(
     pending: list[bytes] = []  # pieces of the current, unfinished line
     pending_size = 0
     skipping = False  # the current line is already over the cap; its bytes are being dropped
+    new_line = tuple.__new__
     while True:
         chunk = stream.read(chunk_bytes)
         if not chunk:
             break
-        start = 0
-        while True:
-            newline = chunk.find(b"\n", start)
-            if newline < 0:
-                tail_size = len(chunk) - start
-                pending_size += tail_size
-                if not skipping:
-                    if pending_size > max_line_bytes:
-                        skipping = True
-                        pending.clear()
-                    elif tail_size:
-                        pending.append(chunk[start:] if start else chunk)
-                break
-            piece_size = newline - start
+        # One C-speed split per chunk instead of a find per line; the last piece has no newline after it yet.
+        pieces = chunk.split(b"\n")
+        tail = pieces.pop()
+        if pieces:
+            first = pieces[0]
             number += 1
-            if skipping or pending_size + piece_size > max_line_bytes:
-                yield ByteLine(number, b"", _without_cr_size(pending_size + piece_size, chunk, newline), True)
+            if skipping or pending_size + len(first) > max_line_bytes:
+                yield ByteLine(number, b"", _without_cr(pending_size + len(first), first), True)
             elif pending:
-                pending.append(chunk[start:newline])
+                pending.append(first)
                 yield _finished(number, b"".join(pending))
             else:
-                yield _finished(number, chunk[start:newline])
+                yield _finished(number, first)
             pending.clear()
             pending_size = 0
             skipping = False
-            start = newline + 1
+            for index in range(1, len(pieces)):
+                piece = pieces[index]
+                number += 1
+                size = len(piece)
+                if size > max_line_bytes:
+                    yield ByteLine(number, b"", _without_cr(size, piece), True)
+                # tuple.__new__ builds the ByteLine in C; its generated Python constructor costs more than the split.
+                elif piece.endswith(b"\r"):
+                    yield new_line(ByteLine, (number, piece[:-1], size - 1, False))
+                else:
+                    yield new_line(ByteLine, (number, piece, size, False))
+        tail_size = len(tail)
+        pending_size += tail_size
+        if not skipping:
+            if pending_size > max_line_bytes:
+                skipping = True
+                pending.clear()
+            elif tail_size:
+                pending.append(tail)
     if pending_size:
         number += 1
         if skipping:
@@ -81,5 +91,6 @@ def _finished(number: int, content: bytes) -> ByteLine:
     return ByteLine(number, content, len(content), False)
 
 
-def _without_cr_size(size: int, chunk: bytes, newline: int) -> int:
-    return size - 1 if newline > 0 and chunk[newline - 1] == 0x0D else size
+def _without_cr(size: int, piece: bytes) -> int:
+    """The size of a line without its CR, when the CR came in the same chunk as the newline."""
+    return size - 1 if piece.endswith(b"\r") else size

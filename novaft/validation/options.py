@@ -37,7 +37,8 @@ class ValidationOptions:
 
     ``max_length``: per-record token limit (the recipe's ``training_config.max_length``); None means the method's
     ceiling from the SageMaker training jobs page. ``min_records``/``max_records`` override the platform bounds
-    (``max_records=0`` removes the upper bound). ``dataset_bucket``: when known, media must live in that bucket.
+    (``max_records=0`` removes the upper bound). ``dataset_bucket``: when known, media must live in that bucket;
+    ``media_prefix``: and under that key prefix (the pipeline's drop zone, the only place its training role reads).
     ``tokens_per_image``/``tokens_per_video`` are added per media item
     (0 by default: no sourced figure).
     """
@@ -51,6 +52,7 @@ class ValidationOptions:
     tokens_per_video: int = 0
     max_errors: int = DEFAULT_MAX_ERRORS
     dataset_bucket: str | None = None
+    media_prefix: str | None = None
     platform: Platform = "sagemaker"
     min_records: int | None = None
     max_records: int | None = None

@@ -380,7 +380,7 @@ class RecordChecker:
                     f"{kind} format {show_value(fmt)} is not allowed for {self._model_label}; allowed: {allowed_text}",
                 )
             )
-        findings.extend(check_media_source(value, path, self._options.dataset_bucket))
+        findings.extend(check_media_source(value, path, self._options.dataset_bucket, self._options.media_prefix))
 
     def _check_document(self, value: Any, path: str, tally: _Tally, findings: list[Finding]) -> None:
         tally.documents += 1
@@ -393,7 +393,7 @@ class RecordChecker:
                     f"document format {show_value(fmt)} is not allowed; allowed: pdf",
                 )
             )
-        findings.extend(check_media_source(value, path, self._options.dataset_bucket))
+        findings.extend(check_media_source(value, path, self._options.dataset_bucket, self._options.media_prefix))
 
     def _check_sample_media(self, tally: _Tally, findings: list[Finding]) -> None:
         if tally.images > MAX_IMAGES_PER_SAMPLE:

@@ -91,6 +91,11 @@ FAILING = [
         {"dataset_bucket": "data-bucket"},
         Code.MEDIA_BUCKET_MISMATCH,
     ),
+    (
+        {"messages": [user({"text": "x"}, image(uri="s3://data-bucket/elsewhere/a.png")), assistant()]},
+        {"dataset_bucket": "data-bucket", "media_prefix": "incoming/"},
+        Code.MEDIA_OUTSIDE_PREFIX,
+    ),
     ({"messages": [user({"text": "x"}, *[image()] * 11), assistant()]}, {}, Code.TOO_MANY_IMAGES),
     ({"messages": [user({"text": "x"}, video(), video()), assistant()]}, {}, Code.TOO_MANY_VIDEOS),
     ({"messages": [user({"text": "x"}, image(), video()), assistant()]}, {}, Code.IMAGE_VIDEO_MIXED),
@@ -157,6 +162,10 @@ PASSING = [
     (
         {"messages": [user({"text": "x"}, image(uri="s3://data-bucket/a.png")), assistant()]},
         {"dataset_bucket": "data-bucket"},
+    ),
+    (
+        {"messages": [user({"text": "x"}, image(uri="s3://data-bucket/incoming/run/a.png")), assistant()]},
+        {"dataset_bucket": "data-bucket", "media_prefix": "incoming/"},
     ),
     ({"messages": [user(), pair()]}, {"method": "dpo"}),
     ({"messages": [user(), assistant(), user({"text": "x"}, image()), pair()]}, {"method": "dpo"}),
