@@ -101,6 +101,9 @@ def _show_runs(outputs: dict[str, str], labels: dict[str, str]) -> None:
             continue
         _say(f"    {item.get('run_id')}: status={item.get('status')}")
         for name in ("training_job_name", "failure_error", "checkpoint_s3_uri", "report_s3_uri", "run_json_s3_uri"):
+            # The job name is reserved when the run registers; show it only once a job was really started.
+            if name == "training_job_name" and not item.get("training_job_arn"):
+                continue
             if item.get(name):
                 value = str(item[name]).splitlines()[0]
                 _say(f"      {name}: {value}")
