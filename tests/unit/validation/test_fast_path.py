@@ -129,6 +129,11 @@ def clean_record(rng: Draw, dpo: bool) -> dict[str, Any]:
     return record
 
 
+def summarize(options: ValidationOptions, record: Any) -> tuple[int, int, int, bool] | None:
+    """The fast path sees the raw line, as in a run."""
+    return TextRecordFastPath(options).summarize_line(orjson.dumps(record))
+
+
 def options_for(method: str, model: str) -> ValidationOptions:
     return ValidationOptions(model=model, method=method, chars_per_token=3.5, min_records=0)  # type: ignore[arg-type]
 
@@ -142,7 +147,7 @@ def test_fast_path_accepts_only_what_the_detailed_walk_accepts(data: st.DataObje
     record = clean_record(data.draw, method == "dpo")
     for _ in range(data.draw(st.integers(min_value=0, max_value=2))):
         record = mutated(data.draw, record)
-    summary = TextRecordFastPath(options).summarize(record)
+    summary = summarize(options, record)
     facts, findings = RecordChecker(options).check(record)
     if summary is not None:
         turns, characters, tokens, has_system = summary
@@ -155,7 +160,7 @@ def test_fast_path_accepts_only_what_the_detailed_walk_accepts(data: st.DataObje
 def test_fast_path_accepts_clean_text_records(data: st.DataObject, method: str) -> None:
     options = options_for(method, "lite")
     record = clean_record(data.draw, method == "dpo")
-    summary = TextRecordFastPath(options).summarize(record)
+    summary = summarize(options, record)
     facts, findings = RecordChecker(options).check(record)
     assert findings == []
     assert summary is not None
@@ -202,7 +207,7 @@ NEAR_MISSES = [
 def test_fast_path_leaves_near_misses_to_the_detailed_walk(method: str, record: dict[str, Any], code: str) -> None:
     options = options_for(method, "lite")
     _, findings = RecordChecker(options).check(record)
-    assert TextRecordFastPath(options).summarize(record) is None
+    assert summarize(options, record) is None
     assert code in {finding[0] for finding in findings}
 
 
@@ -256,16 +261,65 @@ def test_reserved_word_reports_the_first_word_as_written(text: str, word: str | 
 
 
 def test_fast_and_detailed_paths_feed_the_same_statistics() -> None:
-    turns = [{"role": "user", "content": [{"text": "Look"}, {"text": "again"}]}]
+    turns: list[dict[str, Any]] = [{"role": "user", "content": [{"text": "Look"}, {"text": "again"}]}]
     turns.append({"role": "assistant", "content": [{"text": "Seen."}]})
     fast = {"system": [{"text": "Be brief."}], "messages": turns}  # 23 characters: 7 + 4 * 2 tokens
-    detailed = {"system": [], "messages": turns}  # an empty system list is valid but left to the detailed walk
+    # Valid, but an unknown key in a turn is left to the detailed walk (it ignores the key).
+    detailed = {"system": [], "messages": [{**turns[0], "note": "kept"}, turns[1]]}
     options = options_for("sft", "lite")
-    assert TextRecordFastPath(options).summarize(fast) is not None
-    assert TextRecordFastPath(options).summarize(detailed) is None
+    assert summarize(options, fast) is not None
+    assert summarize(options, detailed) is None
     data = orjson.dumps(fast) + b"\n" + orjson.dumps(detailed) + b"\n"
     report = validate_dataset(iter_byte_lines(io.BytesIO(data)), options)
     stats = report.stats
     assert report.error_counts == {}
     assert (stats.records, stats.turns, stats.characters, stats.records_with_system) == (2, 4, 37, 2)
     assert (stats.estimated_tokens.minimum, stats.estimated_tokens.maximum) == (12, 15)
+
+
+_TURNS_LINE = b'[{"role":"user","content":[{"text":"Hi"}]},{"role":"assistant","content":[{"text":"Yo"}]}]'
+
+
+def _with_user_blocks(blocks: bytes) -> bytes:
+    return b'{"messages":[{"role":"user","content":[' + blocks + b']},{"role":"assistant","content":[{"text":"c"}]}]}'
+
+
+RAW_LINES = [
+    b'{"messages":' + _TURNS_LINE + b"}",
+    b'{"messages":' + _TURNS_LINE + b',"id":"kept","meta":{"a":[1]}}',  # unknown record keys: ignored by both
+    b'{"messages":' + _TURNS_LINE + b',"messages":' + _TURNS_LINE + b"}",  # duplicate key: the last wins in both
+    b'{"messages":[],"messages":' + _TURNS_LINE + b"}",
+    b'{"messages":' + _TURNS_LINE + b',"messages":[]}',
+    _with_user_blocks(b'{"text":"a","text":"bb"}'),
+    _with_user_blocks(b'{"text":"\\ud800"}'),
+    _with_user_blocks(b'{"text":"\\ud83d\\ude00"}'),
+    _with_user_blocks(b'{"text":"\\u0055ser: x"}'),
+    _with_user_blocks(b'{"\\u0074ext":"Hi"}'),
+    b'{"messages":' + _TURNS_LINE + b',"deep":' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b'{"messages":' + _TURNS_LINE + b"} x",
+    b'{"messages":' + _TURNS_LINE + b',"schemaVersion":null,"system":null}',
+    b'{"messages":' + _TURNS_LINE + b',"toolConfig":null}',
+    b'{"messages":['
+    + b",".join([b'{"role":"user","content":[{"text":"a"}]},{"role":"assistant","content":[{"text":"b"}]}'] * 130)
+    + b"]}",
+]
+
+
+@pytest.mark.parametrize("method", ["sft", "dpo"])
+@pytest.mark.parametrize("line", RAW_LINES)
+def test_fast_path_agrees_with_parsing_and_the_detailed_walk_on_raw_lines(method: str, line: bytes) -> None:
+    options = options_for(method, "lite")
+    summary = TextRecordFastPath(options).summarize_line(line)
+    if summary is None:
+        return
+    facts, findings = RecordChecker(options).check(orjson.loads(line))
+    assert findings == []
+    assert facts == RecordFacts(summary[0], summary[1], 0, 0, 0, summary[2], summary[3])
+
+
+@pytest.mark.parametrize(
+    ("line", "accepted"),
+    [(RAW_LINES[0], True), (RAW_LINES[1], True), (RAW_LINES[6], False), (RAW_LINES[8], False), (RAW_LINES[-1], False)],
+)
+def test_fast_path_takes_unknown_record_keys_and_leaves_the_unusual_to_the_walk(line: bytes, accepted: bool) -> None:
+    assert (TextRecordFastPath(options_for("sft", "lite")).summarize_line(line) is not None) is accepted
