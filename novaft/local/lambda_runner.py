@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 # One lock for every invocation: environment variables and sys.modules are process-wide.
 _INVOCATION_LOCK = threading.RLock()
@@ -195,16 +196,8 @@ def _function_environment(invocation: LambdaInvocation) -> Iterator[None]:
     # There is no X-Ray daemon here, and Powertools' Tracer, seeing a Lambda environment, would patch botocore for
     # the whole process (and keep it patched after the run).
     variables = {**runtime_variables, **invocation.environment, "POWERTOOLS_TRACE_DISABLED": "true"}
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
+    with mock.patch.dict(os.environ, variables):  # restores the process environment exactly afterwards
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _resolve_handler(handler: str) -> Any:

@@ -11,6 +11,7 @@ import socket
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from unittest import mock
 
 from novaft.local import patches
 from novaft.local.training import SIMULATED_NOTICE, TrainingSimulator
@@ -81,20 +82,12 @@ def local_aws(
     endpoint_url = f"http://127.0.0.1:{port}"
     aws = LocalAws(endpoint_url, port, region, ACCOUNT_ID, simulator or TrainingSimulator())
     variables = aws_environment(endpoint_url, port, region)
-    saved = {name: os.environ.get(name) for name in [*variables, "AWS_PROFILE"]}
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ.update(variables)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    try:
-        with patches.applied(aws.simulator, without=without_patches):
-            server.start()
-            try:
-                yield aws
-            finally:
-                server.stop()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    # patch.dict restores the process environment exactly afterwards; a profile would point boto3 elsewhere.
+    with mock.patch.dict(os.environ, variables), patches.applied(aws.simulator, without=without_patches):
+        os.environ.pop("AWS_PROFILE", None)
+        server.start()
+        try:
+            yield aws
+        finally:
+            server.stop()
