@@ -41,7 +41,7 @@ def aws_errors_as_usage() -> Iterator[None]:
         raise AwsUnavailable(f"no usable AWS credentials: {_CREDENTIAL_HINT}") from exc
     except NoRegionError as exc:
         raise AwsUnavailable(
-            "no AWS region set: pass --region or set AWS_REGION (or a region in your profile)"
+            "no AWS region set: pass --region or set AWS_REGION or AWS_DEFAULT_REGION (or a region in your profile)"
         ) from exc
     except ProfileNotFound as exc:
         raise AwsUnavailable(f"{exc}; check --profile / AWS_PROFILE") from exc

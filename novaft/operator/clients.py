@@ -7,6 +7,7 @@ emulation without any code change here.
 
 from __future__ import annotations
 
+import os
 from functools import cache, cached_property
 from typing import Any
 
@@ -41,7 +42,8 @@ class AwsClients:
 
     @property
     def region(self) -> str:
-        region = self.session.region_name
+        # boto3 reads AWS_DEFAULT_REGION; AWS_REGION is what Lambda, CloudShell and most newer SDKs set.
+        region = self.session.region_name or os.environ.get("AWS_REGION")
         if not region:
             raise NoRegionError()
         return str(region)

@@ -110,3 +110,23 @@ def test_storage_uploads_lists_and_reads_json(moto_pipeline: MotoPipeline, tmp_p
     assert storage.keys_under(ARTIFACTS_BUCKET, "runs/r-1/") == ["runs/r-1/validation-report.json"]
     assert storage.read_json(ARTIFACTS_BUCKET, "runs/r-1/validation-report.json") == {"valid": True}
     assert storage.read_json(ARTIFACTS_BUCKET, "runs/r-2/validation-report.json") is None
+
+
+@pytest.mark.parametrize(
+    ("env", "region"),
+    [
+        ({"AWS_DEFAULT_REGION": "us-west-2", "AWS_REGION": None}, "us-west-2"),
+        ({"AWS_DEFAULT_REGION": None, "AWS_REGION": "ap-northeast-1"}, "ap-northeast-1"),
+        ({"AWS_DEFAULT_REGION": "us-west-2", "AWS_REGION": "ap-northeast-1"}, "us-west-2"),
+    ],
+)
+def test_region_comes_from_either_standard_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None], region: str
+) -> None:
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    assert AwsClients.from_settings().region == region
