@@ -51,7 +51,7 @@ bench: setup
 synth: setup
 	cdk synth --quiet
 	@# W3005: CDK adds DependsOn that a GetAtt already implies; W6001: the pipeline stack re-exports data-stack names on purpose.
-	$(PY) -m cfnlint --ignore-checks W3005 W6001 -- cdk.out/*.template.json
+	.venv/bin/cfn-lint --ignore-checks W3005 W6001 -- cdk.out/*.template.json
 
 deploy: setup
 	cdk deploy --all

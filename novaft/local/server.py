@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,12 +35,6 @@ class LocalAws:
         return (
             f"Local emulated AWS at {self.endpoint_url} (account {self.account_id}, {self.region}); {SIMULATED_NOTICE}."
         )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def aws_environment(endpoint_url: str, port: int, region: str) -> dict[str, str]:
@@ -78,16 +71,21 @@ def local_aws(
     # The interpreter logs every caught task failure as an error; the execution history already records it.
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported", category=UserWarning)
-    port = free_port()
-    endpoint_url = f"http://127.0.0.1:{port}"
-    aws = LocalAws(endpoint_url, port, region, ACCOUNT_ID, simulator or TrainingSimulator())
-    variables = aws_environment(endpoint_url, port, region)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    # patch.dict restores the process environment exactly afterwards; a profile would point boto3 elsewhere.
-    with mock.patch.dict(os.environ, variables), patches.applied(aws.simulator, without=without_patches):
-        os.environ.pop("AWS_PROFILE", None)
-        server.start()
-        try:
+    # Port 0: the operating system picks a free port at bind time. Probing for a free port first and binding later
+    # races with every other socket opened in between (the test suites open many).
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        port = server.get_host_and_port()[1]
+        endpoint_url = f"http://127.0.0.1:{port}"
+        aws = LocalAws(endpoint_url, port, region, ACCOUNT_ID, simulator or TrainingSimulator())
+        variables = aws_environment(endpoint_url, port, region)
+        # patch.dict restores the process environment exactly afterwards; a profile would point boto3 elsewhere.
+        with mock.patch.dict(os.environ, variables), patches.applied(aws.simulator, without=without_patches):
+            os.environ.pop("AWS_PROFILE", None)
             yield aws
-        finally:
-            server.stop()
+    finally:
+        server.stop()
+        # moto's stop() ends the serving loop but leaves the listening socket open; close it with the server.
+        if server._server is not None:
+            server._server.server_close()

@@ -8,8 +8,9 @@ shape the state machine passes between states is checked at both ends. Unknown k
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Input(BaseModel):
@@ -32,6 +33,13 @@ class S3Object(_Input):
     etag: str | None = None
     version_id: str | None = Field(default=None, alias="version-id")
     size: int | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _decode_key(cls, key: str) -> str:
+        # S3 sends the key form-URL-encoded ("my run/a+b.jsonl" arrives as "my+run/a%2Bb.jsonl"); S3 APIs need the
+        # real key. Powertools' S3EventBridgeNotificationObject.key decodes the EventBridge event the same way.
+        return unquote_plus(key)
 
 
 class S3ObjectCreatedDetail(_Input):

@@ -34,10 +34,12 @@ def upload_event_pattern(bucket_name: str, incoming_prefix: str) -> events.Event
 
 
 def execution_ended_early_pattern(state_machine_arn: str) -> events.EventPattern:
+    # FAILED too: a failure the workflow cannot catch (States.Runtime) or a polling failure must not leave a training
+    # job running; stop_run only stops the job when the run's outcome is already recorded.
     return events.EventPattern(
         source=["aws.states"],
         detail_type=["Step Functions Execution Status Change"],
-        detail={"status": ["ABORTED", "TIMED_OUT"], "stateMachineArn": [state_machine_arn]},
+        detail={"status": ["ABORTED", "TIMED_OUT", "FAILED"], "stateMachineArn": [state_machine_arn]},
     )
 
 

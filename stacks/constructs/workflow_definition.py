@@ -23,10 +23,14 @@ LAMBDA_THROTTLING_ERRORS = ["Lambda.TooManyRequestsException"]
 # Raised by the start_training handler (novaft.pipeline.errors).
 SAGEMAKER_THROTTLED = "SageMakerThrottled"
 SAGEMAKER_CAPACITY = "SageMakerCapacityError"
-# AWS SDK integrations report errors as <Service>.<Exception>; SageMakerException is the unmodelled remainder
-# (throttling, internal errors).
+# AWS SDK integrations name errors <ServiceId>.<ErrorCode>, with "Exception" appended when missing (Step Functions
+# guide, "Learning to use AWS service SDK integrations"). SageMaker models no throttling error for Describe/Stop, so a
+# throttle (and any other unmodelled error) arrives as the catch-all SageMaker.SageMakerException; the explicit
+# ThrottlingException is kept in case the service code is passed through.
 SAGEMAKER_SDK_TRANSIENT_ERRORS = ["SageMaker.ThrottlingException", "SageMaker.SageMakerException"]
-SNS_TRANSIENT_ERRORS = ["SNS.ThrottledException", "SNS.InternalErrorException", "SNS.KmsThrottlingException"]
+# The optimized sns:publish integration names errors SNS.<ErrorCode>Exception after SNS's error codes Throttled,
+# InternalError and KMSThrottling (SNS API reference, Publish errors); the case matters in ErrorEquals.
+SNS_TRANSIENT_ERRORS = ["SNS.ThrottledException", "SNS.InternalErrorException", "SNS.KMSThrottlingException"]
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,21 @@ def test_register_run_records_a_new_run(
     assert item["created_at"].endswith("Z")
 
 
+def test_register_run_decodes_the_url_encoded_key(aws: Aws, lambda_context: FakeLambdaContext) -> None:
+    # Given a run folder whose name needs encoding, as S3 writes it into the EventBridge event
+    aws.s3.put_object(Bucket=DATASETS_BUCKET, Key="incoming/my run+1/job.yaml", Body=b"x")
+    event = load_event("register_run_train.json")
+    event["event"]["detail"]["object"]["key"] = "incoming/my+run%2B1/train.jsonl"
+
+    # When
+    run = register_run.lambda_handler(event, lambda_context)
+
+    # Then the run uses the object's real keys
+    assert run["run_name"] == "my run+1"
+    assert run["dataset"]["train_key"] == "incoming/my run+1/train.jsonl"
+    assert run["dataset"]["job_key"] == "incoming/my run+1/job.yaml"
+
+
 def test_register_run_fixture_gives_the_documented_run_id(aws: Aws, lambda_context: FakeLambdaContext) -> None:
     run = register_run.lambda_handler(load_event("register_run_train.json"), lambda_context)
     assert run == load_event("validate_dataset.json")

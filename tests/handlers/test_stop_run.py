@@ -99,3 +99,46 @@ def test_stop_run_keeps_an_outcome_already_recorded(
     assert result == {"run_found": True, "run_id": RUN_ID, "training_job_stopped": False, "status": final_status}
     assert aws.item(RUN_ID)["status"] == final_status
     assert aws.notifications() == []
+
+
+def test_stop_run_stops_a_job_left_running_under_a_recorded_outcome(
+    aws: Aws, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a run recorded Failed (DescribeTrainingJob kept failing) whose job is still running
+    _registered(aws)
+    start_training.lambda_handler(load_event("start_training.json"), lambda_context)
+    set_job_status(JOB, "InProgress")
+    aws.put_item({**aws.item(RUN_ID), "status": "Failed"})
+    event = load_event("stop_run.json")
+    event["detail"]["status"] = "FAILED"
+
+    with stop_calls() as stop:
+        result = stop_run.lambda_handler(event, lambda_context)
+
+    # Then the job is stopped, and the recorded outcome and its notification stand as they were
+    assert stop.called
+    assert result == {"run_found": True, "run_id": RUN_ID, "training_job_stopped": True, "status": "Failed"}
+    assert aws.item(RUN_ID)["status"] == "Failed"
+    assert aws.notifications() == []
+
+
+def test_stop_run_records_an_execution_failed_outside_the_workflow_as_failed(
+    aws: Aws, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a training run whose execution failed with an error no Catch could handle (States.Runtime)
+    _registered(aws)
+    start_training.lambda_handler(load_event("start_training.json"), lambda_context)
+    set_job_status(JOB, "InProgress")
+    event = load_event("stop_run.json")
+    event["detail"].update(status="FAILED", error="States.Runtime", cause="An error occurred")
+
+    with stop_calls() as stop:
+        result = stop_run.lambda_handler(event, lambda_context)
+
+    assert stop.called
+    assert result["status"] == "Failed"
+    item = aws.item(RUN_ID)
+    assert (item["status"], item["failure_error"]) == ("Failed", "ExecutionFailed")
+    [note] = aws.notifications()
+    assert note["Subject"] == "novaft dev: run demo Failed"
+    assert "States.Runtime" in note["Message"]

@@ -194,7 +194,7 @@ def test_abort_rule_invokes_stop_run(synthesized: SynthesizedApp) -> None:
                 "source": ["aws.states"],
                 "detail-type": ["Step Functions Execution Status Change"],
                 "detail": {
-                    "status": ["ABORTED", "TIMED_OUT"],
+                    "status": ["ABORTED", "TIMED_OUT", "FAILED"],
                     "stateMachineArn": [{"Ref": Match.string_like_regexp("^WorkflowStateMachine")}],
                 },
             },

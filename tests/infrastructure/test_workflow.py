@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import botocore.session
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -127,6 +128,28 @@ def test_lambda_tasks_retry_service_errors(states: dict[str, dict[str, Any]], st
     assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException"} <= retried
 
 
+@pytest.mark.parametrize(
+    ("state", "transient_errors"),
+    [
+        # Unmodelled SageMaker errors (throttling among them) arrive as the service's catch-all exception.
+        ("DescribeTrainingJob", {"SageMaker.SageMakerException", "SageMaker.ThrottlingException"}),
+        ("StopTimedOutTraining", {"SageMaker.SageMakerException", "SageMaker.ThrottlingException"}),
+        # SNS error codes Throttled, InternalError, KMSThrottling plus "Exception"; ErrorEquals is case-sensitive.
+        ("NotifyResult", {"SNS.ThrottledException", "SNS.InternalErrorException", "SNS.KMSThrottlingException"}),
+        ("NotifyFailure", {"SNS.ThrottledException", "SNS.InternalErrorException", "SNS.KMSThrottlingException"}),
+        (
+            "NotifyUnrecordedFailure",
+            {"SNS.ThrottledException", "SNS.InternalErrorException", "SNS.KMSThrottlingException"},
+        ),
+    ],
+)
+def test_service_tasks_retry_the_names_step_functions_reports(
+    states: dict[str, dict[str, Any]], state: str, transient_errors: set[str]
+) -> None:
+    retried = {error for retry in states[state]["Retry"] for error in retry["ErrorEquals"]}
+    assert retried == transient_errors
+
+
 @pytest.mark.parametrize(("error", "min_interval"), [("SageMakerThrottled", 1), ("SageMakerCapacityError", 60)])
 def test_start_training_backs_off(states: dict[str, dict[str, Any]], error: str, min_interval: int) -> None:
     (retry,) = [r for r in states["StartTraining"]["Retry"] if r["ErrorEquals"] == [error]]
@@ -185,6 +208,17 @@ def test_training_status_covers_every_status(
     states: dict[str, dict[str, Any]], status: str, targets: list[str]
 ) -> None:
     assert _choice_targets(states["TrainingStatus"], status) == targets
+
+
+def test_every_sagemaker_training_status_is_routed(states: dict[str, dict[str, Any]]) -> None:
+    """Each TrainingJobStatus value SageMaker can return (botocore's model) has a deliberate route."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    routes = {
+        status: _choice_targets(states["TrainingStatus"], status)
+        for status in model.shape_for("TrainingJobStatus").enum
+    }
+    assert routes.pop("Deleting") == []  # only after someone deletes the job: the Default failure path
+    assert all(targets for targets in routes.values()), routes
 
 
 def test_unknown_status_is_a_failure(states: dict[str, dict[str, Any]]) -> None:

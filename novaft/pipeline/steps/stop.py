@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from novaft.pipeline.contracts import DatasetLocation, ExecutionStatusChangeEvent, RunContext, StopRunResult
 from novaft.pipeline.errors import RunNotFound
-from novaft.pipeline.records import FINAL_RUN_STATUSES, STATUS_STOPPED, console_links, notification_for
+from novaft.pipeline.records import (
+    FINAL_RUN_STATUSES,
+    STATUS_FAILED,
+    STATUS_STOPPED,
+    console_links,
+    notification_for,
+)
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.ports import Notifier, RunStore, TrainingJobs
 
@@ -26,31 +32,40 @@ def stop_run(
         return StopRunResult(run_found=False)
     run_id = str(item["run_id"])
     recorded_status = str(item.get("status", ""))
-    if recorded_status in FINAL_RUN_STATUSES:
-        # The run ended and was recorded before its execution stopped (e.g. aborted during NotifyResult): keep it.
-        return StopRunResult(run_found=True, run_id=run_id, status=recorded_status)
     job_name = str(item.get("training_job_name") or "")
     # Only a run that reached StartTraining can have a job; before that the name is merely reserved.
-    stopped = bool(job_name and item.get("training_job_arn")) and jobs.stop_if_running(job_name)
+    job_started = bool(job_name and item.get("training_job_arn"))
+    if recorded_status in FINAL_RUN_STATUSES:
+        # The outcome was recorded before the execution ended (aborted during NotifyResult, or a failure the workflow
+        # recorded itself): keep it, and only make sure no training job outlives its run.
+        stopped = job_started and jobs.stop_if_running(job_name)
+        return StopRunResult(run_found=True, run_id=run_id, training_job_stopped=stopped, status=recorded_status)
+    stopped = job_started and jobs.stop_if_running(job_name)
     reason = f"The workflow execution ended with status {event.detail.status}"
     if event.detail.cause or event.detail.error:
         reason += f" ({event.detail.error or ''}: {event.detail.cause or ''})".replace("(: ", "(")
+    # A stopped or timed-out execution is a stopped run; one that failed outside the workflow's catches failed.
+    status = STATUS_FAILED if event.detail.status == "FAILED" else STATUS_STOPPED
     runs.update(
         run_id,
-        {"status": STATUS_STOPPED, "updated_at": now, "failure_error": f"Execution{event.detail.status.title()}"},
+        {
+            "status": status,
+            "updated_at": now,
+            "failure_error": f"Execution{event.detail.status.title().replace('_', '')}",
+        },
     )
     run = _run_from_item(item, settings)
     links = console_links(settings.region, training_job_name=job_name or None, execution_arn=execution_arn)
     notification = notification_for(
         run=run,
         stage=settings.stage,
-        status=STATUS_STOPPED,
+        status=status,
         headline=reason + (". Its training job was asked to stop." if stopped else "."),
         details={"Training job": job_name or None, "Artifacts": f"s3://{run.artifacts_bucket}/{run.artifacts_prefix}"},
         links=links,
     )
     notifier.publish(notification.subject, notification.message)
-    return StopRunResult(run_found=True, run_id=run_id, training_job_stopped=stopped, status=STATUS_STOPPED)
+    return StopRunResult(run_found=True, run_id=run_id, training_job_stopped=stopped, status=status)
 
 
 def _run_from_item(item: dict[str, object], settings: Settings) -> RunContext:

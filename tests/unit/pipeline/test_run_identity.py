@@ -97,3 +97,24 @@ def test_run_context_job_name_is_valid_for_sagemaker(run_name: str) -> None:
     assert run.dataset.job_key == f"incoming/{run_name}/job.yaml"
     assert run.dataset.validation_key is None
     assert run.artifacts_prefix == f"runs/{run.run_id}/"
+
+
+@pytest.mark.parametrize(
+    ("event_key", "object_key"),
+    [
+        ("incoming/demo/train.jsonl", "incoming/demo/train.jsonl"),
+        ("incoming/my+run/train.jsonl", "incoming/my run/train.jsonl"),
+        ("incoming/c%2B%2B+notes.jsonl", "incoming/c++ notes.jsonl"),
+        ("incoming/caf%C3%A9/train.jsonl", "incoming/café/train.jsonl"),
+        ("incoming/a%3Ab%3Dc.jsonl", "incoming/a:b=c.jsonl"),
+    ],
+)
+def test_event_key_is_the_decoded_object_key(event_key: str, object_key: str) -> None:
+    event = S3ObjectCreatedEvent.model_validate(
+        {
+            "detail-type": "Object Created",
+            "source": "aws.s3",
+            "detail": {"bucket": {"name": "b"}, "object": {"key": event_key}},
+        }
+    )
+    assert event.detail.object.key == object_key
