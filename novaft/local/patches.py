@@ -495,6 +495,37 @@ def shorten_wait_states(patcher: _Patcher, simulator: TrainingSimulator) -> None
     patcher.replace(WaitFunction, "_wait_interval", wait_interval)
 
 
+# --- gap 14 --------------------------------------------------------------------------------------------------------
+
+
+def encode_eventbridge_object_keys(patcher: _Patcher, simulator: TrainingSimulator) -> None:
+    """Gap: S3 puts object keys URL-encoded in its events ("red flower.jpg" arrives as "red+flower.jpg"), and the
+    pipeline decodes them; moto's EventBridge ``Object Created`` event carries the raw key, so a key with a space,
+    '+' or '%' would be read back as another key. Encode it as S3 does (slashes stay).
+    """
+    from urllib.parse import quote_plus
+
+    from moto.s3 import notifications
+
+    stock_send = notifications._send_event_bridge_message
+
+    class EncodedKey:
+        def __init__(self, key: Any) -> None:
+            self._key = key
+
+        def __getattr__(self, attribute: str) -> Any:
+            return getattr(self._key, attribute)
+
+        @property
+        def name(self) -> str:
+            return quote_plus(self._key.name, safe="/")
+
+    def send(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        stock_send(account_id, bucket, event_name, EncodedKey(key))
+
+    patcher.replace(notifications, "_send_event_bridge_message", send)
+
+
 GAPS: dict[str, Callable[[_Patcher, TrainingSimulator], None]] = {
     gap.__name__: gap
     for gap in (
@@ -511,6 +542,7 @@ GAPS: dict[str, Callable[[_Patcher, TrainingSimulator], None]] = {
         create_alarms_from_templates,
         enable_bucket_eventbridge_from_templates,
         shorten_wait_states,
+        encode_eventbridge_object_keys,
     )
 }
 

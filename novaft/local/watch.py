@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -33,7 +34,8 @@ def executions_for_object(stepfunctions: Any, state_machine_arn: str, key: str) 
         for execution in page["executions"]:
             started = stepfunctions.describe_execution(executionArn=execution["executionArn"])
             event = json.loads(started.get("input") or "{}")
-            if event.get("detail", {}).get("object", {}).get("key") == key:
+            # S3 events carry the key URL-encoded.
+            if unquote_plus(str(event.get("detail", {}).get("object", {}).get("key", ""))) == key:
                 found.append(started)
     return sorted(found, key=lambda e: e["startDate"])
 

@@ -38,6 +38,16 @@ def test_happy_sft_lora_on_micro(pipeline: DeployedPipeline) -> None:
     assert pipeline.training_jobs_containing("happy-sft") == [run["training_job_name"]]
 
 
+def test_a_key_with_a_space_and_a_plus_is_read_back_exactly(pipeline: DeployedPipeline) -> None:
+    # S3 sends the key URL-encoded ("incoming/my+run%2B1.jsonl"); the pipeline must read the object it names.
+    pipeline.drop("incoming/my run+1.jsonl", SFT)
+
+    run = _succeeded_run(pipeline, "incoming/my run+1.jsonl")
+
+    assert run["dataset"]["train_key"] == "incoming/my run+1.jsonl"
+    assert run["status"] == "Completed"
+
+
 def test_happy_dpo_on_lite_with_validation_set_and_job_yaml(pipeline: DeployedPipeline) -> None:
     pipeline.drop("incoming/happy-dpo/validation.jsonl", DPO)
     pipeline.drop(

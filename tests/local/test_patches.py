@@ -236,6 +236,23 @@ def _bucket_sends_to_eventbridge(aws: LocalAws) -> Any:
     return notifications is not None and notifications.event_bridge is not None
 
 
+def _object_created_key_in_event(aws: LocalAws) -> Any:
+    s3, eventbridge, sqs = boto3.client("s3"), boto3.client("events"), boto3.client("sqs")
+    bucket = unique("keys")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    queue_url = sqs.create_queue(QueueName=unique("created"))["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = unique("created")
+    eventbridge.put_rule(
+        Name=rule, EventPattern=json.dumps({"source": ["aws.s3"], "detail": {"bucket": {"name": [bucket]}}})
+    )
+    eventbridge.put_targets(Rule=rule, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    s3.put_object(Bucket=bucket, Key="incoming/my run+1.jsonl", Body=b"{}")
+    messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", [])
+    return json.loads(messages[0]["Body"])["detail"]["object"]["key"] if messages else "no event"
+
+
 class _RecordingEvent:
     def __init__(self) -> None:
         self.waits: list[float] = []
@@ -282,6 +299,12 @@ GAP_SCENARIOS: list[tuple[str, Scenario, Any, Any]] = [
     ("create_alarms_from_templates", _alarm_arn, "CREATE_COMPLETE", "InternalError"),
     ("enable_bucket_eventbridge_from_templates", _bucket_sends_to_eventbridge, True, False),
     ("shorten_wait_states", _longest_wait_of_a_300_second_wait_state, 0.5, 300),
+    (
+        "encode_eventbridge_object_keys",
+        _object_created_key_in_event,
+        "incoming/my+run%2B1.jsonl",
+        "incoming/my run+1.jsonl",
+    ),
 ]
 
 
