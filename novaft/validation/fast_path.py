@@ -29,7 +29,7 @@ import msgspec
 
 from novaft.validation.options import ValidationOptions
 from novaft.validation.record_rules import TOKENS_PER_TURN
-from novaft.validation.reserved_words import holds_reserved_word
+from novaft.validation.reserved_words import holds_reserved_word, may_hold_reserved_word
 
 # turns, characters, estimated tokens, has a system prompt
 RecordSummary = tuple[int, int, int, bool]
@@ -162,7 +162,7 @@ class TextRecordFastPath:
         if any(map(_is_space, texts)):
             return -1
         joined = _TEXT_SEPARATOR.join(texts)
-        if (":" in joined or "<" in joined or "[" in joined) and holds_reserved_word(joined):
+        if may_hold_reserved_word(joined) and holds_reserved_word(joined):
             return -1
         return len(joined) - len(texts) + 1 if texts else 0
 

@@ -34,13 +34,12 @@ def stop_run(
     recorded_status = str(item.get("status", ""))
     job_name = str(item.get("training_job_name") or "")
     # Only a run that reached StartTraining can have a job; before that the name is merely reserved.
-    job_started = bool(job_name and item.get("training_job_arn"))
+    # Whatever the run's record says, no training job may outlive its run.
+    stopped = bool(job_name and item.get("training_job_arn")) and jobs.stop_if_running(job_name)
     if recorded_status in FINAL_RUN_STATUSES:
         # The outcome was recorded before the execution ended (aborted during NotifyResult, or a failure the workflow
-        # recorded itself): keep it, and only make sure no training job outlives its run.
-        stopped = job_started and jobs.stop_if_running(job_name)
+        # recorded itself): keep it, and tell nobody it was stopped.
         return StopRunResult(run_found=True, run_id=run_id, training_job_stopped=stopped, status=recorded_status)
-    stopped = job_started and jobs.stop_if_running(job_name)
     reason = f"The workflow execution ended with status {event.detail.status}"
     if event.detail.cause or event.detail.error:
         reason += f" ({event.detail.error or ''}: {event.detail.cause or ''})".replace("(: ", "(")
