@@ -8,12 +8,14 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: help setup test lint typecheck unit demo bench synth deploy clean
+.PHONY: help setup test lint typecheck unit demo local bench synth deploy clean
 
 help:
 	@echo "make demo   - run the whole pipeline locally on an emulated AWS (no account needed)"
+	@echo "make local  - keep the pipeline up on a local emulated AWS for novaft commands in another terminal"
 	@echo "make test   - lint, type-check, synth gates and the full test suite"
-	@echo "make bench  - validator throughput and memory benchmark"
+	@echo "make unit   - the fast unit tests only"
+	@echo "make bench  - validator throughput, memory and start-up benchmark (CLI, Lambda handlers)"
 	@echo "make deploy - cdk deploy to the AWS account in your environment"
 
 setup: .venv/.installed node_modules/.installed
@@ -33,17 +35,25 @@ node_modules/.installed: package.json package-lock.json
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	@# Layer contracts (pyproject.toml [tool.importlinter]); no cache directory in the work tree.
+	.venv/bin/lint-imports --no-cache
 
 typecheck: setup
 	$(PY) -m mypy
 
+# The fast layer only: pure code and in-memory fakes, no emulated AWS, no synth.
 unit: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q tests/unit
 
-test: lint typecheck unit
+test: lint typecheck
+	$(PY) -m pytest -q
 
 demo: setup
 	$(PY) -m novaft.demo
+
+# Until Ctrl-C; prints the settings to export in another terminal (novaft submit / status / runs / report / cancel).
+local: setup
+	$(PY) -m novaft local up
 
 bench: setup
 	$(PY) -m bench.validate_bench

@@ -7,6 +7,7 @@ import os
 import sys
 
 from novaft.errors import NovaftError
+from novaft.pipeline.facts import ExitCode
 from stacks.app_factory import build_app
 
 
@@ -21,9 +22,9 @@ def main() -> int:
         )
     except NovaftError as error:
         print(f"novaft: {error}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     app.synth()
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

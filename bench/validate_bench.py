@@ -1,9 +1,13 @@
-"""Validator throughput and memory: ``python -m bench.validate_bench [--mb N] [--repeat N]``.
+"""Validator throughput, memory and start-up: ``python -m bench.validate_bench [--mb N] [--repeat N] [--starts N]``.
 
 Generates synthetic text SFT and DPO datasets in a temporary folder, then for each file measures a parse-only
 baseline (every line read and parsed with orjson, nothing checked) and the full validation, in the same run. Prints
 MB/s, the ratio to the baseline, the peak Python heap of the validation (tracemalloc, measured in a separate pass so
 it does not slow the timed one), the process peak RSS, and the time extrapolated for a 13 GB dataset on one core.
+
+Start-up: the wall time of ``novaft validate`` on a one-line file and of importing each Lambda handler module, each
+as a ratio to a bare ``python -c pass`` measured in the same run (best of ``--starts`` runs, taken in turns so that
+load on a shared machine hits every command alike). A cold start pays these imports before any work.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import argparse
 import random
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -19,9 +25,15 @@ from pathlib import Path
 
 import orjson
 
+from novaft.pipeline.facts import ExitCode
 from novaft.validation import ValidationOptions, iter_byte_lines, validate_dataset
 
 TARGET_DATASET_BYTES = 13 * 1000**3
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+HANDLERS_DIR = REPOSITORY_ROOT / "lambdas" / "handlers"
+# Handler-package modules that are not handlers: the shared runtime is measured through every handler importing it.
+_NOT_HANDLERS = {"__init__", "runtime"}
+DEFAULT_STARTS = 10
 _WORDS = [
     "the",
     "customer",
@@ -187,6 +199,40 @@ def bench_file(
         print(f"  peak heap, 1/10 file {small_peak / 1024**2:7.1f} MiB (flat if close to the line above)")
 
 
+def _best_start_seconds(commands: dict[str, list[str]], starts: int) -> dict[str, float]:
+    """Best wall seconds of each command over ``starts`` rounds; every round runs each command once, in turn."""
+    best = dict.fromkeys(commands, float("inf"))
+    for _ in range(starts):
+        for label, command in commands.items():
+            begin = time.perf_counter()
+            result = subprocess.run(command, cwd=REPOSITORY_ROOT, capture_output=True, text=True, check=False)
+            elapsed = time.perf_counter() - begin
+            if result.returncode not in (ExitCode.OK, ExitCode.FAILED):
+                raise SystemExit(f"{label} failed (exit {result.returncode}): {result.stderr.strip()[-500:]}")
+            best[label] = min(best[label], elapsed)
+    return best
+
+
+def bench_startup(one_line_file: Path, starts: int) -> None:
+    bare = "bare interpreter (python -c pass)"
+    commands = {
+        bare: [sys.executable, "-c", "pass"],
+        "novaft validate, one-line file": [
+            *(sys.executable, "-m", "novaft", "validate", str(one_line_file)),
+            *("--model", "micro", "--method", "sft", "--min-records", "1"),
+        ],
+    }
+    for handler in sorted(HANDLERS_DIR.glob("*.py")):
+        if handler.stem not in _NOT_HANDLERS:
+            module = f"lambdas.handlers.{handler.stem}"
+            commands[f"import {module}"] = [sys.executable, "-c", f"import {module}"]
+    best = _best_start_seconds(commands, starts)
+    print(f"start-up: best of {starts} runs each, as a ratio to a bare interpreter start")
+    width = max(map(len, commands))
+    for label, seconds in best.items():
+        print(f"  {label:<{width}}  {seconds * 1000:7.1f} ms  {seconds / best[bare]:5.1f}x")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=100.0, help="size of the text SFT file in MB (default 100)")
@@ -196,6 +242,12 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=DEFAULT_MARKER_RATE,
         help=f"share of words holding ':', '<' or '[' (default {DEFAULT_MARKER_RATE}; 0 = plain prose)",
+    )
+    parser.add_argument(
+        "--starts",
+        type=int,
+        default=DEFAULT_STARTS,
+        help=f"runs of each start-up measurement (default {DEFAULT_STARTS})",
     )
     args = parser.parse_args(argv)
     options_sft = ValidationOptions(model="lite", method="sft", max_records=0)
@@ -209,6 +261,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"synthetic text: {args.marker_rate:.0%} of words hold ':', '<' or '[' (--marker-rate)")
         bench_file("text SFT", sft, sft_size, options_sft, sft_small, args.repeat)
         bench_file("DPO", dpo, dpo_size, options_dpo, None, args.repeat)
+        one_line = root / "one-line.jsonl"
+        one_line.write_bytes(orjson.dumps(_sft_record(_Text(random.Random(7), args.marker_rate))) + b"\n")
+        bench_startup(one_line, args.starts)
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"process peak RSS {rss_kib / 1024:,.1f} MiB (includes the interpreter and imports)")
 

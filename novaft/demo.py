@@ -15,20 +15,39 @@ from pathlib import Path
 from typing import Any
 
 from novaft.errors import NovaftError
+from novaft.local.assembly import LOCAL_STAGE
+from novaft.pipeline import facts
+from novaft.pipeline.contracts import WorkflowFailure
+from novaft.pipeline.records import summarize_failure
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSEMBLY_DIR = REPO_ROOT / "build" / "local-cdk.out"
 VALID_SAMPLE = REPO_ROOT / "samples" / "sft-valid.jsonl"
 BROKEN_SAMPLE = REPO_ROOT / "samples" / "sft-broken.jsonl"
-VALID_KEY = "incoming/demo-sft.jsonl"
-BROKEN_KEY = "incoming/demo-broken.jsonl"
+VALID_KEY = f"{facts.DEFAULT_INCOMING_PREFIX}demo-sft.jsonl"
+BROKEN_KEY = f"{facts.DEFAULT_INCOMING_PREFIX}demo-broken.jsonl"
 SIMULATED_TRAINING_SECONDS = 3.0
 WAIT_STATE_SECONDS = 1.0
-EXIT_OK, EXIT_FAILED = 0, 1
+# A failure's cause is cut (at a word) to what reads well on one line of the demo's output.
+MAX_CAUSE_CHARS = 240
 
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
+
+
+def failure_text(error: str | None, cause: str | None, limit: int = MAX_CAUSE_CHARS) -> str:
+    """``Error: readable cause`` on one line: the Lambda ``errorMessage`` or SageMaker ``FailureReason`` taken out of
+    a JSON cause (as the run record does), whitespace flattened, cut at a word when long."""
+    if not error:
+        return ""
+    summary = summarize_failure(WorkflowFailure.model_validate({"Error": error, "Cause": cause}))
+    message = " ".join(summary.message.split())
+    if not message or message == error:
+        return error
+    if len(message) > limit:
+        message = message[: limit - 3].rsplit(" ", 1)[0] + "..."
+    return f"{error}: {message}"
 
 
 def run_demo() -> int:
@@ -53,17 +72,19 @@ def run_demo() -> int:
         _say(f"2/5 {aws.notice}")
         _say("3/5 deploying ...")
         deployed = deploy_assembly(assembly, on_progress=lambda message: _say(f"    {message}"))
-        outputs = next(stack.outputs for name, stack in deployed.items() if name.endswith("-Pipeline"))
-        bucket = outputs["DatasetsBucketName"]
+        outputs = deployed[facts.pipeline_stack_name(LOCAL_STAGE)].outputs
+        bucket = outputs[facts.OUTPUT_DATASETS_BUCKET]
 
-        _say(f"4/5 dropping two datasets into s3://{bucket}/incoming/ and following the workflow:")
+        _say(
+            f"4/5 dropping two datasets into s3://{bucket}/{facts.DEFAULT_INCOMING_PREFIX} and following the workflow:"
+        )
         s3, stepfunctions = boto3.client("s3"), boto3.client("stepfunctions")
         s3.put_object(Bucket=bucket, Key=VALID_KEY, Body=VALID_SAMPLE.read_bytes())
         s3.put_object(Bucket=bucket, Key=BROKEN_KEY, Body=BROKEN_SAMPLE.read_bytes())
         labels = {}
         for key in (VALID_KEY, BROKEN_KEY):
-            (arn,) = watch.wait_for_executions(stepfunctions, outputs["StateMachineArn"], key)
-            labels[arn] = key.removeprefix("incoming/")
+            (arn,) = watch.wait_for_executions(stepfunctions, outputs[facts.OUTPUT_STATE_MACHINE_ARN], key)
+            labels[arn] = key.removeprefix(facts.DEFAULT_INCOMING_PREFIX)
 
         def show(step: watch.StateStep) -> None:
             label = labels[step.execution_arn]
@@ -71,8 +92,9 @@ def run_demo() -> int:
                 return
             if step.state:
                 _say(f"    [{label:>18}] {step.state}")
-            else:
-                _say(f"    [{label:>18}] => {step.kind} {step.detail.splitlines()[0] if step.detail else ''}")
+                return
+            ended = stepfunctions.describe_execution(executionArn=step.execution_arn)
+            _say(f"    [{label:>18}] => {step.kind} {failure_text(ended.get('error'), ended.get('cause'))}".rstrip())
 
         statuses = watch.follow(stepfunctions, labels, show)
 
@@ -80,39 +102,43 @@ def run_demo() -> int:
         _show_runs(outputs, labels)
         _show_report(outputs, labels, BROKEN_KEY)
         _show_artifacts(outputs)
-        expected = {VALID_KEY: "SUCCEEDED", BROKEN_KEY: "FAILED"}
-        as_expected = all(statuses[arn] == expected["incoming/" + label] for arn, label in labels.items())
+        expected = {VALID_KEY: facts.EXECUTION_SUCCEEDED, BROKEN_KEY: facts.EXECUTION_FAILED}
+        as_expected = all(
+            statuses[arn] == expected[facts.DEFAULT_INCOMING_PREFIX + label] for arn, label in labels.items()
+        )
         _say(f"\nFinished in {time.monotonic() - started:.1f} s. Training was simulated; nothing ran on AWS.")
         if not as_expected:
             _say(f"UNEXPECTED: execution statuses {statuses}, expected {expected}")
-        return EXIT_OK if as_expected else EXIT_FAILED
+        return facts.ExitCode.OK if as_expected else facts.ExitCode.FAILED
 
 
 def _runs_table_items(outputs: dict[str, str]) -> list[dict[str, Any]]:
     import boto3
 
-    return [dict(item) for item in boto3.resource("dynamodb").Table(outputs["RunsTableName"]).scan()["Items"]]
+    table = boto3.resource("dynamodb").Table(outputs[facts.OUTPUT_RUNS_TABLE])
+    return [dict(item) for item in table.scan()["Items"]]
 
 
 def _show_runs(outputs: dict[str, str], labels: dict[str, str]) -> None:
-    _say(f"\n  Run records (DynamoDB table {outputs['RunsTableName']}):")
+    _say(f"\n  Run records (DynamoDB table {outputs[facts.OUTPUT_RUNS_TABLE]}):")
     for item in _runs_table_items(outputs):
         if item.get("execution_arn") not in labels:
             continue
         _say(f"    {item.get('run_id')}: status={item.get('status')}")
-        for name in ("training_job_name", "failure_error", "checkpoint_s3_uri", "report_s3_uri", "run_json_s3_uri"):
-            # The job name is reserved when the run registers; show it only once a job was really started.
-            if name == "training_job_name" and not item.get("training_job_arn"):
-                continue
+        # The job name is reserved when the run registers; show it only once a job was really started.
+        if item.get("training_job_arn"):
+            _say(f"      training_job_name: {item.get('training_job_name')}")
+        if item.get("failure_error"):
+            _say(f"      failure: {failure_text(item['failure_error'], item.get('failure_cause'))}")
+        for name in ("checkpoint_s3_uri", "report_s3_uri", "run_json_s3_uri"):
             if item.get(name):
-                value = str(item[name]).splitlines()[0]
-                _say(f"      {name}: {value}")
+                _say(f"      {name}: {item[name]}")
 
 
 def _show_report(outputs: dict[str, str], labels: dict[str, str], key: str) -> None:
     import boto3
 
-    label = key.removeprefix("incoming/")
+    label = key.removeprefix(facts.DEFAULT_INCOMING_PREFIX)
     runs = [item for item in _runs_table_items(outputs) if labels.get(item.get("execution_arn", "")) == label]
     report_uri = str(runs[0].get("report_s3_uri", "")) if runs else ""
     if not report_uri.startswith("s3://"):
@@ -129,7 +155,7 @@ def _show_report(outputs: dict[str, str], labels: dict[str, str], key: str) -> N
 def _show_artifacts(outputs: dict[str, str]) -> None:
     import boto3
 
-    bucket = outputs["ArtifactsBucketName"]
+    bucket = outputs[facts.OUTPUT_ARTIFACTS_BUCKET]
     _say(f"\n  Artifacts (s3://{bucket}/):")
     for page in boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for entry in page.get("Contents", []):
@@ -143,7 +169,7 @@ def main() -> int:
         return run_demo()
     except NovaftError as error:
         print(f"novaft demo: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return facts.ExitCode.FAILED
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from novaft.pipeline.facts import data_stack_name, pipeline_stack_name
 from stacks.config import STAGE_CONTEXT_KEY, STAGES_CONTEXT_KEY, StageConfig
 from stacks.data_stack import DataStack
 from stacks.layer_manifest import LAYER_DIR
@@ -47,14 +48,14 @@ def build_app(
     env = cdk.Environment(account=config.account or default_account, region=config.region)
     data = DataStack(
         app,
-        f"{config.stack_prefix}-Data",
+        data_stack_name(config.stage),
         config=config,
         env=env,
         description=f"novaft {config.stage}: datasets, artifacts, runs table, key (stateful)",
     )
     pipeline = PipelineStack(
         app,
-        f"{config.stack_prefix}-Pipeline",
+        pipeline_stack_name(config.stage),
         config=config,
         data=data.exports,
         repo_root=repo_root,

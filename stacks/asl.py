@@ -10,6 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from stacks.intrinsics import IntrinsicNotFlattened, ReferenceWriter, flatten_intrinsics
+
 PLACEHOLDER_ACCOUNT = "123456789012"
 PLACEHOLDER_REGION = "us-east-1"
 _PSEUDO_PARAMETERS = {
@@ -34,30 +36,22 @@ def state_machine_definitions(template: Mapping[str, Any]) -> dict[str, dict[str
         if "Definition" in properties:
             definitions[logical_id] = dict(properties["Definition"])
             continue
-        text = _flatten(properties["DefinitionString"], logical_id)
+        try:
+            text = flatten_intrinsics(properties["DefinitionString"], _PLACEHOLDERS)
+        except IntrinsicNotFlattened as error:
+            raise DefinitionNotExtractable(f"{logical_id}: cannot flatten {error}") from None
         definitions[logical_id] = json.loads(text)
     return definitions
-
-
-def _flatten(node: Any, where: str) -> str:
-    if isinstance(node, str):
-        return node
-    if isinstance(node, Mapping) and len(node) == 1:
-        ((function, argument),) = node.items()
-        if function == "Fn::Join":
-            separator, parts = argument
-            return str(separator).join(_flatten(part, where) for part in parts)
-        if function == "Ref":
-            return _PSEUDO_PARAMETERS.get(argument, _placeholder_arn(argument))
-        if function == "Fn::GetAtt":
-            logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
-            return _placeholder_arn(logical_id, attribute)
-        if function == "Fn::ImportValue":
-            return _placeholder_arn(_flatten(argument, where).replace(":", "-"))
-    raise DefinitionNotExtractable(f"{where}: cannot flatten {json.dumps(node)[:200]}")
 
 
 def _placeholder_arn(logical_id: str, attribute: str = "Ref") -> str:
     # A syntactically valid ARN: asl-validator checks the shape of Resource ARNs.
     name = f"{logical_id}-{attribute}".replace(".", "-")
     return f"arn:aws:lambda:{PLACEHOLDER_REGION}:{PLACEHOLDER_ACCOUNT}:function:{name}"
+
+
+_PLACEHOLDERS = ReferenceWriter(
+    ref=lambda name: _PSEUDO_PARAMETERS.get(name, _placeholder_arn(name)),
+    get_att=_placeholder_arn,
+    import_value=lambda name: _placeholder_arn(name.replace(":", "-")),
+)

@@ -19,18 +19,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from novaft.errors import NovaftError, UsageError
+from novaft.pipeline.facts import DEFAULT_INCOMING_PREFIX, DEFAULT_RUNS_PREFIX, DEFAULT_STAGE
 from novaft.recipes.catalog import load_catalog
 from novaft.recipes.job_spec import JobSpec
+from stacks.constructs.log_group import CLOUDWATCH_RETENTION_DAYS
 from stacks.constructs.workflow_definition import CapacityRetry
 
 STAGE_CONTEXT_KEY = "novaft:stage"
 STAGES_CONTEXT_KEY = "novaft:stages"
 
 # Regions that host the SageMaker training-job (SMTJ) images for Nova, with the ECR account of each region. The
-# recipe catalog (recipes/catalog.yaml, from nova-facts.md section 5.1) is the one source; eu-west-2 hosts only
-# inference and init-container images, so it is absent there.
+# recipe catalog (recipes/catalog.yaml, from launcher/recipe_templatization/nova/nova_regional_parameters.json in
+# https://github.com/aws/sagemaker-hyperpod-recipes) is the one source; eu-west-2 hosts only inference and
+# init-container images, so it is absent there.
 NOVA_TRAINING_IMAGE_ACCOUNTS: Mapping[str, str] = dict(load_catalog().image_accounts)
-# The ECR repository holding the SFT/DPO training images (nova-facts.md 5.1).
+# The ECR repository holding the SFT/DPO training images (the same regional parameters file).
 NOVA_TRAINING_IMAGE_REPOSITORY = "nova-fine-tune-repo"
 
 # Step Functions Standard keeps at most 25,000 events in an execution's history. One poll of the training job
@@ -38,7 +41,8 @@ NOVA_TRAINING_IMAGE_REPOSITORY = "nova-fine-tune-repo"
 HISTORY_EVENT_LIMIT = 25_000
 HISTORY_EVENTS_PER_POLL = 11
 HISTORY_EVENTS_OUTSIDE_POLLING = 200
-# SageMaker allows MaxRuntimeInSeconds up to 28 days (nova-facts.md 6.7; higher only via quota).
+# SageMaker allows MaxRuntimeInSeconds up to 28 days (higher only via quota): SageMaker API reference,
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html
 SAGEMAKER_MAX_RUNTIME_HOURS = 28 * 24
 
 
@@ -77,8 +81,8 @@ class StageConfig(BaseModel):
     poll_interval_seconds: int = Field(default=300, ge=60, le=3600)
     max_training_hours: int = Field(default=120, ge=1, le=SAGEMAKER_MAX_RUNTIME_HOURS)
     validation_memory_mb: int = Field(default=1769, ge=128, le=10_240)
-    incoming_prefix: str = "incoming/"
-    runs_prefix: str = "runs/"
+    incoming_prefix: str = DEFAULT_INCOMING_PREFIX
+    runs_prefix: str = DEFAULT_RUNS_PREFIX
 
     @field_validator("region")
     @classmethod
@@ -156,14 +160,10 @@ class StageConfig(BaseModel):
     def image_account(self) -> str:
         return NOVA_TRAINING_IMAGE_ACCOUNTS[self.region]
 
-    @property
-    def stack_prefix(self) -> str:
-        return f"Novaft-{self.stage}"
-
     @classmethod
     def from_context(cls, context: Mapping[str, Any], *, default_region: str | None = None) -> StageConfig:
         """Build the config of the selected stage; ``default_region`` applies when the stage names no region."""
-        stage = context.get(STAGE_CONTEXT_KEY) or "dev"
+        stage = context.get(STAGE_CONTEXT_KEY) or DEFAULT_STAGE
         stages = context.get(STAGES_CONTEXT_KEY)
         if not isinstance(stages, Mapping) or not stages:
             raise ConfigError(
@@ -190,30 +190,3 @@ class StageConfig(BaseModel):
                 for issue in error.errors()
             )
             raise ConfigError(f"cdk.json context {STAGES_CONTEXT_KEY}.{stage} is invalid: {problems}") from None
-
-
-# The values CloudWatch Logs accepts for a log group's retention.
-CLOUDWATCH_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)

@@ -11,14 +11,17 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from novaft.pipeline.facts import (
+    BY_CREATED_INDEX,
+    BY_CREATED_INDEX_PARTITION_KEY,
+    BY_CREATED_INDEX_SORT_KEY,
+    BY_EXECUTION_INDEX,
+    BY_EXECUTION_INDEX_KEY,
+    RUNS_TABLE_PARTITION_KEY,
+)
 from stacks.config import StageConfig
 from stacks.constructs.secure_bucket import secure_bucket
 from stacks.security import acknowledge
-
-# Names and keys of the runs table (docs/architecture.md, "Runs table").
-RUNS_TABLE_PARTITION_KEY = "run_id"
-BY_EXECUTION_INDEX = "by_execution"
-BY_CREATED_INDEX = "by_created"
 
 
 @dataclass(frozen=True)
@@ -62,14 +65,8 @@ class DataStack(cdk.Stack):
             "AwsSolutions-S1",
             "This is the access-log bucket itself; logging it into itself would loop.",
         )
-        self.datasets_bucket = secure_bucket(
-            self,
-            "DatasetsBucket",
-            removal_policy=removal,
-            encryption_key=self.key,
-            access_log_bucket=self.access_log_bucket,
-            access_log_prefix="datasets/",
-        )
+        self.datasets_bucket = self._data_bucket("DatasetsBucket", removal, access_log_prefix="datasets/")
+        self.artifacts_bucket = self._data_bucket("ArtifactsBucket", removal, access_log_prefix="artifacts/")
         # The native CloudFormation property, rather than event_bridge_enabled=True: CDK's variant deploys a
         # custom-resource Lambda whose role may call s3:PutBucketNotification on every bucket ("Resource": "*").
         cfn_datasets = self.datasets_bucket.node.default_child
@@ -77,19 +74,11 @@ class DataStack(cdk.Stack):
         cfn_datasets.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
             event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
         )
-        self.artifacts_bucket = secure_bucket(
-            self,
-            "ArtifactsBucket",
-            removal_policy=removal,
-            encryption_key=self.key,
-            access_log_bucket=self.access_log_bucket,
-            access_log_prefix="artifacts/",
-        )
 
         self.runs_table = dynamodb.TableV2(
             self,
             "RunsTable",
-            partition_key=dynamodb.Attribute(name=RUNS_TABLE_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            partition_key=_string_attribute(RUNS_TABLE_PARTITION_KEY),
             billing=dynamodb.Billing.on_demand(),
             encryption=dynamodb.TableEncryptionV2.customer_managed_key(self.key),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
@@ -100,12 +89,12 @@ class DataStack(cdk.Stack):
             global_secondary_indexes=[
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name=BY_EXECUTION_INDEX,
-                    partition_key=dynamodb.Attribute(name="execution_arn", type=dynamodb.AttributeType.STRING),
+                    partition_key=_string_attribute(BY_EXECUTION_INDEX_KEY),
                 ),
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name=BY_CREATED_INDEX,
-                    partition_key=dynamodb.Attribute(name="record_type", type=dynamodb.AttributeType.STRING),
-                    sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
+                    partition_key=_string_attribute(BY_CREATED_INDEX_PARTITION_KEY),
+                    sort_key=_string_attribute(BY_CREATED_INDEX_SORT_KEY),
                 ),
             ],
         )
@@ -126,6 +115,17 @@ class DataStack(cdk.Stack):
             runs_table_arn=self._export("RunsTableArn", self.runs_table.table_arn),
         )
 
+    def _data_bucket(self, logical_id: str, removal: cdk.RemovalPolicy, *, access_log_prefix: str) -> s3.Bucket:
+        """A bucket of user data: encrypted with the data key, access-logged under its own prefix."""
+        return secure_bucket(
+            self,
+            logical_id,
+            removal_policy=removal,
+            encryption_key=self.key,
+            access_log_bucket=self.access_log_bucket,
+            access_log_prefix=access_log_prefix,
+        )
+
     def _export(self, name: str, value: str) -> str:
         return self.export_value(value, name=f"{self.stack_name}-{name}")
 
@@ -140,3 +140,7 @@ class DataStack(cdk.Stack):
                 conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
             )
         )
+
+
+def _string_attribute(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)

@@ -6,6 +6,8 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from stacks.intrinsics import ReferenceWriter, flatten_intrinsics
+
 
 def register_security_checks(app: cdk.App) -> None:
     """Run the AWS Solutions rule pack on every synth; any unacknowledged finding fails it."""
@@ -22,21 +24,12 @@ def nag_resource_label(scope: IConstruct, value: str) -> str:
 
     Lets an acknowledgment name the exact resource string it accepts, whatever account or region the app targets.
     """
-    return _render(cdk.Stack.of(scope).resolve(value))
+    return flatten_intrinsics(cdk.Stack.of(scope).resolve(value), _NAG_LABELS)
 
 
-def _render(node: object) -> str:
-    if isinstance(node, str):
-        return node
-    if isinstance(node, dict) and len(node) == 1:
-        ((function, argument),) = node.items()
-        if function == "Fn::Join":
-            separator, parts = argument
-            return str(separator).join(_render(part) for part in parts)
-        if function == "Ref":
-            return f"<{argument}>"
-        if function == "Fn::GetAtt":
-            return f"<{'.'.join(argument)}>"
-        if function == "Fn::ImportValue":
-            return _render(argument)
-    raise ValueError(f"cannot render {node!r} the way cdk-nag prints it")
+# cdk-nag writes a reference as <LogicalId> or <LogicalId.Attribute>, and an import as the export name itself.
+_NAG_LABELS = ReferenceWriter(
+    ref=lambda name: f"<{name}>",
+    get_att=lambda logical_id, attribute: f"<{logical_id}.{attribute}>",
+    import_value=lambda name: name,
+)

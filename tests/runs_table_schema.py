@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from novaft.aws.runs_table import BY_EXECUTION_INDEX
-from novaft.operator.runs_repository import BY_CREATED_INDEX
+from novaft.pipeline.facts import (
+    BY_CREATED_INDEX,
+    BY_CREATED_INDEX_PARTITION_KEY,
+    BY_CREATED_INDEX_SORT_KEY,
+    BY_EXECUTION_INDEX,
+    BY_EXECUTION_INDEX_KEY,
+    RUNS_TABLE_PARTITION_KEY,
+)
 
 
 def create_runs_table(dynamodb: Any, table_name: str) -> None:
@@ -15,20 +21,25 @@ def create_runs_table(dynamodb: Any, table_name: str) -> None:
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
             {"AttributeName": name, "AttributeType": "S"}
-            for name in ("run_id", "execution_arn", "record_type", "created_at")
+            for name in (
+                RUNS_TABLE_PARTITION_KEY,
+                BY_EXECUTION_INDEX_KEY,
+                BY_CREATED_INDEX_PARTITION_KEY,
+                BY_CREATED_INDEX_SORT_KEY,
+            )
         ],
-        KeySchema=[{"AttributeName": "run_id", "KeyType": "HASH"}],
+        KeySchema=[{"AttributeName": RUNS_TABLE_PARTITION_KEY, "KeyType": "HASH"}],
         GlobalSecondaryIndexes=[
             {
                 "IndexName": BY_EXECUTION_INDEX,
-                "KeySchema": [{"AttributeName": "execution_arn", "KeyType": "HASH"}],
+                "KeySchema": [{"AttributeName": BY_EXECUTION_INDEX_KEY, "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "ALL"},
             },
             {
                 "IndexName": BY_CREATED_INDEX,
                 "KeySchema": [
-                    {"AttributeName": "record_type", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                    {"AttributeName": BY_CREATED_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": BY_CREATED_INDEX_SORT_KEY, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             },

@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from lambdas.handlers.runtime import (
+    count,
+    instrumented,
     logger,
-    metrics,
     now_iso,
     object_store,
     parse_payload,
     runs_table,
     settings,
-    tracer,
     training_jobs,
 )
 from novaft.pipeline.contracts import RecordResultInput
-from novaft.pipeline.records import STATUS_COMPLETED, STATUS_DATASET_INVALID
+from novaft.pipeline.facts import (
+    METRIC_RUNS_FAILED,
+    METRIC_RUNS_SUCCEEDED,
+    METRIC_TRAINING_HOURS,
+    STATUS_COMPLETED,
+    STATUS_DATASET_INVALID,
+)
 from novaft.pipeline.steps.record import record_result
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+
+@instrumented
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = parse_payload(RecordResultInput, event)
     recorded = record_result(
@@ -33,10 +37,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     status = recorded.result.status
     if status == STATUS_COMPLETED:
-        metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
+        count(METRIC_RUNS_SUCCEEDED)
     elif status != STATUS_DATASET_INVALID:  # DatasetsInvalid is counted by ValidateDataset when it happens
-        metrics.add_metric(name="RunsFailed", unit=MetricUnit.Count, value=1)
+        count(METRIC_RUNS_FAILED)
     if recorded.outcome is not None and recorded.outcome.billable_seconds is not None:
-        metrics.add_metric(name="TrainingHours", unit=MetricUnit.Count, value=recorded.outcome.training_hours)
+        count(METRIC_TRAINING_HOURS, recorded.outcome.training_hours)
     logger.info("run recorded", extra={"run_id": payload.run.run_id, "status": status})
     return recorded.result.model_dump(mode="json")

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from lambdas.handlers.runtime import logger, metrics, now_iso, object_store, parse_payload, runs_table, settings, tracer
+from lambdas.handlers.runtime import instrumented, logger, now_iso, object_store, parse_payload, runs_table, settings
 from novaft.pipeline.contracts import RegisterRunInput
 from novaft.pipeline.steps.register import register_run
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+
+@instrumented
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = parse_payload(RegisterRunInput, event)
     run = register_run(payload, settings=settings(), objects=object_store(), runs=runs_table(), now=now_iso())

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from lambdas.handlers.runtime import logger, metrics, now_iso, object_store, parse_payload, runs_table, settings, tracer
+from lambdas.handlers.runtime import instrumented, logger, now_iso, object_store, parse_payload, runs_table, settings
 from novaft.errors import NovaftError
 from novaft.pipeline.contracts import RenderRecipeInput
 from novaft.pipeline.steps.job_spec import load_run_job_spec
 from novaft.pipeline.steps.render import render_run_recipe
 from novaft.recipes import PriceTable, load_price_table
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @cache
@@ -25,9 +26,7 @@ def price_table() -> PriceTable | None:
         return None
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = parse_payload(RenderRecipeInput, event)
     spec = load_run_job_spec(payload.run, settings=settings(), objects=object_store())

@@ -1,31 +1,81 @@
-"""What every workflow handler shares: Powertools objects, settings parsed once, AWS ports, payload parsing.
+"""What every workflow handler shares: the Powertools wiring, settings parsed once, AWS ports, payload parsing.
 
-Settings and clients are created on first use (then kept for the life of the execution environment), so importing
-a handler in a test needs no environment, and tests can point boto3 at an emulator first.
+Settings, clients and the tracer are created on first use (then kept for the life of the execution environment), so
+importing a handler is cheap and needs no environment, and tests can point boto3 at an emulator first.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
-from novaft.aws.ports import RunsTable, S3ObjectStore, SageMakerTrainingJobs, SnsNotifier
 from novaft.pipeline.errors import EventNotRecognized
+from novaft.pipeline.facts import METRICS_NAMESPACE
 from novaft.pipeline.records import iso_utc
 from novaft.pipeline.settings import Settings
 
-METRICS_NAMESPACE = "Novaft"
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from novaft.aws.notifications import SnsNotifier
+    from novaft.aws.runs_table import RunsTable
+    from novaft.aws.s3_objects import S3Objects
+    from novaft.aws.sagemaker_jobs import SageMakerTrainingJobs
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 PayloadModel = TypeVar("PayloadModel", bound=BaseModel)
+Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+
+
+@cache
+def tracer() -> Tracer:
+    """Built on the first invocation: building a Tracer loads and patches the X-Ray SDK, the largest import cost."""
+    return Tracer()
+
+
+def count(metric_name: str, value: float = 1) -> None:
+    """Add to one of the run metrics; the handler wrapper publishes it when the invocation ends."""
+    metrics.add_metric(name=metric_name, unit=MetricUnit.Count, value=value)
+
+
+def _flush_metrics() -> None:
+    # Powertools' log_metrics flushes unconditionally and warns "No application metrics to publish" on every
+    # invocation that counted nothing (most of them); publishing only what was counted keeps the logs clean.
+    if metrics.metric_set:
+        metrics.flush_metrics()
+
+
+def instrumented(handler: Handler) -> Handler:
+    """Structured logging with the Lambda context, an X-Ray segment, and publishing the metrics the handler counted
+    (also when it raises), for every handler."""
+
+    def counted(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        try:
+            return handler(event, context)
+        finally:
+            _flush_metrics()
+
+    @cache
+    def traced() -> Handler:
+        traced_handler: Handler = tracer().capture_lambda_handler(counted, capture_response=False)
+        return traced_handler
+
+    @functools.wraps(handler)
+    def invoke(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return traced()(event, context)
+
+    wrapped: Handler = logger.inject_lambda_context(invoke, log_event=False)
+    return wrapped
 
 
 @cache
@@ -34,23 +84,35 @@ def settings() -> Settings:
 
 
 @cache
-def object_store() -> S3ObjectStore:
-    return S3ObjectStore()
+def object_store() -> S3Objects:
+    from novaft.aws.clients import client
+    from novaft.aws.s3_objects import S3Objects
+
+    return S3Objects(client("s3"))
 
 
 @cache
 def runs_table() -> RunsTable:
-    return RunsTable(settings().runs_table)
+    from novaft.aws.clients import dynamodb_table
+    from novaft.aws.runs_table import RunsTable
+
+    return RunsTable(dynamodb_table(settings().runs_table))
 
 
 @cache
 def training_jobs() -> SageMakerTrainingJobs:
-    return SageMakerTrainingJobs()
+    from novaft.aws.clients import client
+    from novaft.aws.sagemaker_jobs import SageMakerTrainingJobs
+
+    return SageMakerTrainingJobs(client("sagemaker"))
 
 
 @cache
 def notifier() -> SnsNotifier:
-    return SnsNotifier(settings().require("topic_arn"))
+    from novaft.aws.clients import client
+    from novaft.aws.notifications import SnsNotifier
+
+    return SnsNotifier(client("sns"), settings().require("topic_arn"))
 
 
 def reset() -> None:

@@ -1,29 +1,27 @@
-"""stop_run: an execution was aborted or timed out; stop its training job, record Stopped, notify."""
+"""stop_run: an execution was aborted, timed out or failed; stop its training job, record the run, notify."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from lambdas.handlers.runtime import (
+    instrumented,
     logger,
-    metrics,
     notifier,
     now_iso,
     parse_payload,
     runs_table,
     settings,
-    tracer,
     training_jobs,
 )
 from novaft.pipeline.contracts import ExecutionStatusChangeEvent
 from novaft.pipeline.steps.stop import stop_run
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+
+@instrumented
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = parse_payload(ExecutionStatusChangeEvent, event)
     result = stop_run(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from novaft.aws.clients import client
+from typing import Any
 
 
-def publish(topic_arn: str, subject: str, message: str) -> str:
-    """Publish and return the message id."""
-    response = client("sns").publish(TopicArn=topic_arn, Subject=subject, Message=message)
-    return str(response["MessageId"])
+class SnsNotifier:
+    def __init__(self, sns: Any, topic_arn: str) -> None:
+        self._sns = sns
+        self.topic_arn = topic_arn
+
+    def publish(self, subject: str, message: str) -> None:
+        self._sns.publish(TopicArn=self.topic_arn, Subject=subject, Message=message)

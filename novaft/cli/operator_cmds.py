@@ -16,28 +16,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from novaft.aws.clients import AwsSession
+from novaft.aws.errors import aws_errors_as_usage
 from novaft.cli.validate_cmd import format_text_report
 from novaft.errors import InputFileError
-from novaft.operator.aws_errors import aws_errors_as_usage
-from novaft.operator.clients import AwsClients
+from novaft.local.session import DEFAULT_TRAINING_SECONDS, local_up
+from novaft.operator.discovery import resolve_stack_name
 from novaft.operator.errors import WaitTimedOut
-from novaft.operator.following import DEFAULT_POLL_SECONDS, follow_run, wait_for
-from novaft.operator.local_check import check_locally, job_spec_for_submit
-from novaft.operator.pipeline_operator import PipelineOperator
-from novaft.operator.report_text import format_report
-from novaft.operator.run_names import run_name_for
-from novaft.operator.run_status import RunStatus
-from novaft.operator.run_view import RunView
-from novaft.operator.runs_table import format_runs_table
-from novaft.operator.stack_outputs import resolve_stack_name
-from novaft.operator.status_text import format_progress_line, format_status
-from novaft.operator.submission import plan_uploads
+from novaft.operator.follow import DEFAULT_POLL_SECONDS, follow_run, wait_for
+from novaft.operator.pipeline import PipelineOperator
+from novaft.operator.runs import RunStatus, RunView
+from novaft.operator.submit import check_locally, job_spec_for_submit, plan_uploads, run_name_for
+from novaft.operator.text import format_progress_line, format_report, format_runs_table, format_status
 from novaft.pipeline.errors import JobSpecInvalid
+from novaft.pipeline.facts import DEFAULT_STAGE, STAGE_ENV, ExitCode
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-STAGE_ENV = "NOVAFT_STAGE"
 DEFAULT_RUNS_LIMIT = 20
 DEFAULT_APPEAR_TIMEOUT_SECONDS = 300.0
 DEFAULT_CANCEL_WAIT_SECONDS = 60.0
@@ -77,7 +70,10 @@ def _positive_int(text: str) -> int:
 def _deployment_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     group = options.add_argument_group("deployment")
-    group.add_argument("--stage", help=f"deployment stage (default: ${STAGE_ENV} or 'dev')")
+    group.add_argument(
+        "--stage",
+        help=f"deployment stage (default: ${STAGE_ENV}, else {DEFAULT_STAGE!r}, else the only pipeline stack)",
+    )
     group.add_argument("--stack", help="pipeline stack name (default: Novaft-<stage>-Pipeline)")
     group.add_argument("--region", help="AWS region (default: the standard AWS settings)")
     group.add_argument("--profile", help="AWS profile (default: the standard AWS settings)")
@@ -149,14 +145,34 @@ def register(subparsers: Any) -> None:
     report.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     report.set_defaults(handler=run_report)
 
+    local = subparsers.add_parser("local", help="the pipeline on a local emulated AWS (no account needed)")
+    local_commands = local.add_subparsers(dest="local_command", metavar="COMMAND", required=True)
+    up = local_commands.add_parser(
+        "up",
+        help="start the emulated AWS, deploy both stacks and keep them up until Ctrl-C",
+        description="Start the local emulated AWS, deploy the pipeline to it and print the settings to export in "
+        "another terminal, where `novaft submit / status / runs / report / cancel` then work without extra flags. "
+        "Training is simulated. Runs until Ctrl-C or SIGTERM.",
+    )
+    up.add_argument(
+        "--training-seconds",
+        type=_positive_seconds,
+        default=DEFAULT_TRAINING_SECONDS,
+        metavar="SECONDS",
+        help=f"how long each simulated training job runs (default {DEFAULT_TRAINING_SECONDS:g})",
+    )
+    up.add_argument("--assembly", metavar="DIR", help="deploy this synthesized cloud assembly instead of synthesizing")
+    up.set_defaults(handler=run_local_up)
+
 
 # --- shared ------------------------------------------------------------------------------------------------------
 
 
 def _connect(args: argparse.Namespace) -> PipelineOperator:
-    stack_name = resolve_stack_name(stack=args.stack, stage=args.stage, env_stage=os.environ.get(STAGE_ENV))
-    clients = AwsClients.from_settings(profile=args.profile, region=args.region)
-    return PipelineOperator.connect(clients, stack_name)
+    env_stage = os.environ.get(STAGE_ENV)
+    stack_name = resolve_stack_name(stack=args.stack, stage=args.stage, env_stage=env_stage)
+    session = AwsSession.from_settings(profile=args.profile, region=args.region)
+    return PipelineOperator.connect(session, stack_name, chosen=bool(args.stack or args.stage or env_stage))
 
 
 def _deployment_flags(args: argparse.Namespace) -> str:
@@ -177,7 +193,7 @@ def _follow(operator: PipelineOperator, run: RunView, args: argparse.Namespace) 
         lambda: operator.status_of(run), show, interval=args.interval, timeout=args.timeout, sleep=sleep, clock=clock
     )
     _print(format_status(final, now=now(), console_region=operator.console_region))
-    return EXIT_OK if final.succeeded else EXIT_FAILED
+    return ExitCode.OK if final.succeeded else ExitCode.FAILED
 
 
 # --- commands ----------------------------------------------------------------------------------------------------
@@ -208,7 +224,7 @@ def run_submit(args: argparse.Namespace) -> int:
         except JobSpecInvalid as exc:
             _print(str(exc))
             _print("nothing uploaded: fix the job spec and submit again")
-            return EXIT_FAILED
+            return ExitCode.FAILED
         check = check_locally(
             train=train,
             validation=validation,
@@ -225,7 +241,7 @@ def run_submit(args: argparse.Namespace) -> int:
             _print(format_text_report(check.report, str(train), str(validation) if validation else None).rstrip())
         if not check.ok:
             _print("nothing uploaded: fix the problems above and submit again")
-            return EXIT_FAILED
+            return ExitCode.FAILED
 
         previous = operator.runs.latest_by_name(run_name) if args.wait else None
         uploads = plan_uploads(
@@ -237,7 +253,7 @@ def run_submit(args: argparse.Namespace) -> int:
         _print(f"submitted run {run_name}")
         _print(f"follow it:  novaft status {run_name} --wait{_deployment_flags(args)}")
         if not args.wait:
-            return EXIT_OK
+            return ExitCode.OK
 
         def new_run() -> RunView | None:
             latest = operator.runs.latest_by_name(run_name)
@@ -263,14 +279,14 @@ def run_status(args: argparse.Namespace) -> int:
         if args.wait:
             return _follow(operator, operator.runs.resolve(args.run), args)
         _print(format_status(operator.status(args.run), now=now(), console_region=operator.console_region))
-        return EXIT_OK
+        return ExitCode.OK
 
 
 def run_runs(args: argparse.Namespace) -> int:
     with aws_errors_as_usage():
         operator = _connect(args)
         _print(format_runs_table(operator.runs.recent(args.limit), now=now()))
-        return EXIT_OK
+        return ExitCode.OK
 
 
 def run_cancel(args: argparse.Namespace) -> int:
@@ -304,7 +320,7 @@ def run_cancel(args: argparse.Namespace) -> int:
                 status = operator.status_of(status.run)
                 _print(f"note: {exc}; the run record may still change")
         _print(format_status(status, now=now(), console_region=operator.console_region))
-        return EXIT_USAGE if outcome.problems and not stopped else EXIT_OK
+        return ExitCode.USAGE if outcome.problems and not stopped else ExitCode.OK
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -316,4 +332,9 @@ def run_report(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         _print(format_report(report, run_name=run.run_name, run_id=run.run_id))
-    return EXIT_OK
+    return ExitCode.OK
+
+
+def run_local_up(args: argparse.Namespace) -> int:
+    local_up(training_seconds=args.training_seconds, assembly=Path(args.assembly) if args.assembly else None)
+    return ExitCode.OK

@@ -7,12 +7,15 @@ import argparse
 import hashlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from novaft.errors import InputFileError, UsageError
+from novaft.pipeline.facts import METHODS, MODEL_NAMES, PEFT_CHOICES
 from novaft.recipes import (
     JobSpec,
+    JobSpecError,
     TrainingJobInputs,
     build_training_job_request,
     estimate_run,
@@ -22,9 +25,10 @@ from novaft.recipes import (
     render_recipe,
     training_job_name,
 )
-from novaft.recipes.catalog import METHODS, MODEL_NAMES, PEFT_SCHEMES
+from novaft.recipes.errors import Problem, clipped
 from novaft.recipes.estimate import Estimate
-from novaft.recipes.yaml_io import YamlSyntaxError, load_yaml_text
+from novaft.recipes.job_spec import job_yaml_mapping, read_job_file
+from novaft.recipes.yaml_io import YamlSyntaxError, load_user_yaml
 
 # Obviously-example placeholders (AWS documentation account and bucket) for planning without an AWS account.
 EXAMPLE_ROLE_ARN = "arn:aws:iam::111122223333:role/ExampleSageMakerExecutionRole"
@@ -56,7 +60,7 @@ def register(subparsers: Any) -> None:
 def _add_job_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=MODEL_NAMES)
     parser.add_argument("--method", choices=METHODS)
-    parser.add_argument("--peft", choices=PEFT_SCHEMES)
+    parser.add_argument("--peft", choices=PEFT_CHOICES)
     parser.add_argument("--instance-type", metavar="ml.X")
     parser.add_argument("--instance-count", type=int, metavar="N")
     parser.add_argument(
@@ -85,18 +89,53 @@ def run_render(args: argparse.Namespace) -> int:
 
 def spec_from_args(args: argparse.Namespace) -> JobSpec:
     """The job file's choices, overridden by any flag given on the command line."""
-    data: dict[str, Any] = _read_job_file(args.job) if getattr(args, "job", None) else {}
+    job = getattr(args, "job", None)
+    source = str(job) if job else "command line"
+    data: dict[str, Any] = job_yaml_mapping(read_job_file(job), source=source) if job else {}
     for flag in ("model", "method", "peft", "instance_type", "instance_count"):
         value = getattr(args, flag, None)
         if value is not None:
             data[flag] = value
+    typed_keys: dict[str, str] = {}
     settings = _parse_settings(getattr(args, "settings", []))
     if settings:
-        hyperparameters = dict(data.get("hyperparameters") or {})
-        hyperparameters.update(hyperparameters_from_recipe_keys(data, settings))
-        data["hyperparameters"] = hyperparameters
-    source = str(args.job) if getattr(args, "job", None) else "command line"
-    return JobSpec.model_validate(data, context={"source": source})
+        translated, typed_keys = _hyperparameters_from_settings(data, settings)
+        given = data.get("hyperparameters") or {}
+        if isinstance(given, dict):  # anything else stays as written, for validation to name
+            data["hyperparameters"] = {**given, **translated}
+    try:
+        return JobSpec.model_validate(data, context={"source": source})
+    except JobSpecError as error:
+        raise _in_typed_keys(error, typed_keys) from None
+
+
+def _hyperparameters_from_settings(
+    choices: dict[str, Any], settings: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The hyperparameters ``--set`` gives, and for each the recipe key the user typed (every bad key reported)."""
+    hyperparameters: dict[str, Any] = {}
+    typed_keys: dict[str, str] = {}
+    problems: list[Problem] = []
+    for dotted, value in settings.items():
+        try:
+            translated = hyperparameters_from_recipe_keys(choices, {dotted: value})
+        except JobSpecError as error:
+            problems += error.problems
+            continue
+        hyperparameters.update(translated)
+        typed_keys.update(dict.fromkeys(translated, dotted))
+    if problems:
+        raise JobSpecError(problems, source="--set")
+    return hyperparameters, typed_keys
+
+
+def _in_typed_keys(error: JobSpecError, typed_keys: dict[str, str]) -> JobSpecError:
+    """``error`` with each problem of a ``--set`` value named by the key typed, not the job spec's field."""
+    fields = {f"hyperparameters.{name}": f"--set {dotted}" for name, dotted in typed_keys.items()}
+    if not any(problem.field in fields for problem in error.problems):
+        return error
+    problems = [replace(problem, field=fields.get(problem.field, problem.field)) for problem in error.problems]
+    return JobSpecError(problems, source=error.source)
 
 
 def _parse_settings(pairs: list[str]) -> dict[str, Any]:
@@ -104,27 +143,14 @@ def _parse_settings(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set {pair!r}: expected dotted.key=value, e.g. training_config.model.optim.lr=5e-6")
+            raise UsageError(
+                f"--set {clipped(repr(pair))}: expected dotted.key=value, e.g. training_config.model.optim.lr=5e-6"
+            )
         try:
-            settings[key.strip()] = load_yaml_text(raw, source=f"--set {key}")
+            settings[key.strip()] = load_user_yaml(raw, source=f"--set {clipped(key)}")
         except YamlSyntaxError as exc:
             raise UsageError(str(exc)) from None
     return settings
-
-
-def _read_job_file(path: Path) -> dict[str, Any]:
-    text = _read_text(path)
-    try:
-        data = load_yaml_text(text, source=str(path))
-    except YamlSyntaxError as exc:
-        raise UsageError(str(exc)) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UsageError(
-            f"{path}: expected a mapping of job settings (see recipes/README.md), got {type(data).__name__}"
-        )
-    return data
 
 
 # --- plan ------------------------------------------------------------------------------------------------------------
@@ -193,14 +219,30 @@ def _run_id_from(train: str) -> str:
 
 
 def _read_stats(path: Path) -> dict[str, Any]:
+    """The ``stats`` of a validation report (``novaft validate --format json``, or a run's validation-report.json)."""
     try:
         data = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not JSON (line {exc.lineno}): {exc.msg}") from None
-    stats = data.get("stats", data) if isinstance(data, dict) else None
-    if not isinstance(stats, dict):
-        raise UsageError(f"{path}: expected the validator's JSON report (an object with a 'stats' object)")
-    return {**stats, "records": stats.get("records", data.get("records"))}
+    except RecursionError:
+        raise UsageError(f"{path}: not a validation report (nested too deeply)") from None
+    if not _is_validation_report(data):
+        raise UsageError(
+            f"{path}: not a validation report: expected the JSON object `novaft validate --format json` prints, "
+            "with 'valid' (true or false), 'records' (a count) and 'stats' (an object)"
+        )
+    stats = data["stats"]
+    return {**stats, "records": stats.get("records", data["records"])}
+
+
+def _is_validation_report(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("valid"), bool)
+        and isinstance(data.get("records"), int)
+        and not isinstance(data.get("records"), bool)
+        and isinstance(data.get("stats"), dict)
+    )
 
 
 def _local_stats(path: Path) -> dict[str, Any]:

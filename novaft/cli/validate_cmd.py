@@ -17,10 +17,9 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from novaft.errors import InputFileError
+from novaft.errors import InputFileError, UsageError
+from novaft.pipeline.facts import METHODS, MODEL_NAMES, ExitCode
 from novaft.validation import (
-    METHODS,
-    MODEL_NAMES,
     PLATFORMS,
     ByteLine,
     ValidationOptions,
@@ -30,8 +29,6 @@ from novaft.validation import (
 )
 from novaft.validation.options import DEFAULT_CHARS_PER_TOKEN, DEFAULT_MAX_ERRORS, OVERLENGTH_POLICIES
 
-EXIT_OK = 0
-EXIT_INVALID = 1
 ERRORS_SHOWN_IN_TEXT = 20
 
 
@@ -69,6 +66,9 @@ def register(subparsers: Any) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    if args.media_prefix is not None and args.dataset_bucket is None:
+        # The prefix is a key prefix inside the dataset's bucket; alone it would be silently ignored.
+        raise UsageError("--media-prefix needs --dataset-bucket: the prefix is a key prefix inside that bucket")
     options = ValidationOptions(
         model=args.model,
         method=args.method,
@@ -94,7 +94,7 @@ def run_validate(args: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         sys.stdout.write(format_text_report(report, args.path, args.validation))
-    return EXIT_OK if report.valid else EXIT_INVALID
+    return ExitCode.OK if report.valid else ExitCode.FAILED
 
 
 def _open_dataset(path: str) -> BinaryIO:

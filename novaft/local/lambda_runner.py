@@ -25,7 +25,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 # One lock for every invocation: environment variables and sys.modules are process-wide.
 _INVOCATION_LOCK = threading.RLock()
@@ -196,8 +195,18 @@ def _function_environment(invocation: LambdaInvocation) -> Iterator[None]:
     # There is no X-Ray daemon here, and Powertools' Tracer, seeing a Lambda environment, would patch botocore for
     # the whole process (and keep it patched after the run).
     variables = {**runtime_variables, **invocation.environment, "POWERTOOLS_TRACE_DISABLED": "true"}
-    with mock.patch.dict(os.environ, variables):  # restores the process environment exactly afterwards
+    # Restore key by key. Other threads (the caller's boto3 clients) read the environment meanwhile: emptying it and
+    # refilling it, as mock.patch.dict does, would briefly hide AWS_ENDPOINT_URL and send them to the real AWS.
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
         yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _resolve_handler(handler: str) -> Any:

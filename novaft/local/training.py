@@ -3,7 +3,8 @@
 A job created on the emulated AWS is ``InProgress`` for a configurable number of seconds, then ends with the outcome
 chosen for it: ``Completed`` (with the output manifest a Nova job writes), ``Failed`` (with a reason) or ``Stopped``.
 ``StopTrainingJob`` moves a running job to ``Stopping`` and then ``Stopped``. Outcomes are chosen per job by a
-substring of the job name, so a test names its dataset and gets the outcome it wants.
+substring of the job name, so a test names its dataset and gets the outcome it wants. A finished job bills the time
+it ran in the simulation (``TrainingTimeInSeconds`` and ``BillableTimeInSeconds``, whole seconds rounded up).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 import tarfile
 import threading
 import time
@@ -24,12 +26,11 @@ OUTPUT_ARCHIVE = "output/output.tar.gz"
 
 @dataclass(frozen=True)
 class TrainingOutcome:
-    """How a simulated job ends, and after how long."""
+    """How a simulated job ends, and after how long (the time it is billed for, unless it is stopped earlier)."""
 
     status: TrainingOutcomeStatus = "Completed"
     failure_reason: str = ""
     duration_seconds: float = 1.0
-    billable_seconds: int = 3600
 
 
 @dataclass
@@ -108,7 +109,10 @@ class TrainingSimulator:
         job.training_job_status = status
         job.secondary_status = status
         job.training_end_time = dt.datetime.now(dt.UTC)
-        job.billable_time_in_seconds = simulated.outcome.billable_seconds if status == "Completed" else 0
+        # SageMaker bills a job for the time its instances ran, whatever the outcome; no spot discount is simulated.
+        ran_seconds = math.ceil(self._ran_seconds(simulated))
+        job.training_time_in_seconds = ran_seconds
+        job.billable_time_in_seconds = ran_seconds
         if status == "Failed":
             job.failure_reason = failure_reason or "AlgorithmError: simulated failure"
         if status == "Completed":
@@ -120,6 +124,13 @@ class TrainingSimulator:
         job.model_artifacts = {
             "S3ModelArtifacts": output_archive_uri(job.output_data_config["S3OutputPath"], job.training_job_name)
         }
+
+    def _ran_seconds(self, simulated: SimulatedJob) -> float:
+        """The simulated run time: the outcome's duration, or until the stop took effect when it was stopped sooner."""
+        if simulated.stop_requested_at is None:
+            return simulated.outcome.duration_seconds
+        stopped_after = simulated.stop_requested_at - simulated.started_at + self.stop_delay_seconds
+        return min(simulated.outcome.duration_seconds, stopped_after)
 
 
 def output_archive_uri(s3_output_path: str, job_name: str) -> str:

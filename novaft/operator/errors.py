@@ -1,14 +1,11 @@
-"""Errors the operator commands raise; each message names what the user typed and what to do next."""
+"""Errors the operator commands raise; each message names what the user typed and what to do next.
+
+AWS-level errors (``AwsUnavailable``, ``StackNotFound``) live with the adapters in ``novaft.aws.errors``.
+"""
 
 from __future__ import annotations
 
 from novaft.errors import NovaftError, UsageError
-
-
-class StackNotFound(UsageError):
-    """No pipeline stack with the expected name in the account/region the AWS settings point at."""
-
-    workflow_error = "StackNotFound"
 
 
 class StackOutputsMissing(UsageError):
@@ -33,12 +30,6 @@ class SubmitConflict(UsageError):
     """The incoming folder of the run already holds files this submission would not replace."""
 
     workflow_error = "SubmitConflict"
-
-
-class AwsUnavailable(NovaftError):
-    """AWS could not be reached or refused the call: missing credentials, no region, endpoint down, access denied."""
-
-    workflow_error = "AwsUnavailable"
 
 
 class WaitTimedOut(NovaftError):

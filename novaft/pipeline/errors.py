@@ -1,7 +1,8 @@
 """Errors the workflow steps raise on purpose.
 
-The class name is what Step Functions sees as the error name of a failed Lambda task (``errorType``), so the
-names below are part of the workflow contract (docs/architecture.md) and must not be renamed casually.
+The class name is what Step Functions sees as the error name of a failed Lambda task (``errorType``, also each
+class's ``workflow_error``), so the names below are part of the workflow contract (docs/architecture.md) and must not
+be renamed casually.
 """
 
 from __future__ import annotations
@@ -12,58 +13,38 @@ from novaft.errors import NovaftError, UsageError
 class SettingsInvalid(UsageError):
     """The function's environment is missing a setting or holds a value that cannot be used."""
 
-    workflow_error = "SettingsInvalid"
-
 
 class EventNotRecognized(NovaftError):
     """A step received an event or payload that does not have the shape the workflow contract promises."""
-
-    workflow_error = "EventNotRecognized"
 
 
 class DatasetInvalid(NovaftError):
     """The dataset failed validation; the message names the counts, the first errors and the report location."""
 
-    workflow_error = "DatasetInvalid"
-
 
 class JobSpecInvalid(NovaftError):
     """The run's job.yaml (or the deployed default job) is not a valid job spec."""
-
-    workflow_error = "JobSpecInvalid"
 
 
 class SageMakerThrottled(NovaftError):
     """SageMaker refused the call for rate reasons; the workflow retries with backoff."""
 
-    workflow_error = "SageMakerThrottled"
-
 
 class SageMakerCapacityError(NovaftError):
     """SageMaker has no capacity or the account quota is exhausted for the requested instances."""
-
-    workflow_error = "SageMakerCapacityError"
 
 
 class TrainingJobConflict(NovaftError):
     """A training job with the run's name exists but belongs to something else."""
 
-    workflow_error = "TrainingJobConflict"
-
 
 class TrainingJobNotFound(NovaftError):
     """The training job named by the run does not exist."""
-
-    workflow_error = "TrainingJobNotFound"
 
 
 class RunNotFound(NovaftError):
     """No run record matches the given run id or execution ARN."""
 
-    workflow_error = "RunNotFound"
-
 
 class ManifestUnreadable(NovaftError):
     """The training job's output.tar.gz has no readable manifest.json with a checkpoint location."""
-
-    workflow_error = "ManifestUnreadable"

@@ -2,24 +2,42 @@
 
 A run uses ``job.yaml`` from beside its ``train.jsonl`` when there is one, else the stack's default job profile
 (``NOVAFT_DEFAULT_JOB``). Both must pass the same checks; problems surface as ``JobSpecInvalid`` with the recipes
-package's message (every field, the value given and what is allowed).
+package's message (every field, the value given and what is allowed). ``job.yaml`` is read from the bucket through
+``read_job_yaml_object``, which stops one byte past the size limit, whatever the object's size.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 from novaft.errors import UsageError
 from novaft.pipeline.errors import JobSpecInvalid
 from novaft.recipes import JobSpec, JobSpecError, load_catalog
+from novaft.recipes.job_spec import read_job_yaml
 from novaft.recipes.yaml_io import get_path
 from novaft.validation import ValidationOptions
 
 DEFAULT_JOB_SOURCE = "default job profile (NOVAFT_DEFAULT_JOB)"
 
 
-def job_spec_from(job_yaml: str | None, *, source: str, default_job: dict[str, Any] | None) -> JobSpec:
-    """Parse the run's ``job.yaml`` text (``source`` names it) or, when there is none, the default profile."""
+class ObjectOpener(Protocol):
+    """The part of the steps' object store this module reads with."""
+
+    def open(self, bucket: str, key: str, version_id: str | None = None) -> BinaryIO: ...
+
+
+def read_job_yaml_object(objects: ObjectOpener, bucket: str, key: str) -> bytes:
+    """The object's first ``MAX_JOB_YAML_BYTES`` + 1 bytes (``job_spec_from`` refuses anything longer)."""
+    stream = objects.open(bucket, key)
+    try:
+        return read_job_yaml(stream)
+    finally:
+        stream.close()
+
+
+def job_spec_from(job_yaml: str | bytes | None, *, source: str, default_job: dict[str, Any] | None) -> JobSpec:
+    """Parse the run's ``job.yaml`` (text, or bytes from ``read_job_yaml_object``; ``source`` names it) or, when there
+    is none, the default profile."""
     try:
         if job_yaml is not None:
             return JobSpec.from_yaml_text(job_yaml, source=source)

@@ -2,7 +2,8 @@
 
 Nova jobs write no weights to the customer's bucket: the checkpoint stays in an AWS-managed escrow bucket and the
 job's output path only receives ``<output>/<job>/output/output.tar.gz`` holding ``manifest.json`` with
-``checkpoint_s3_bucket`` (nova-facts 5.3, from the SageMaker "Nova iterative training" page).
+``checkpoint_s3_bucket`` (SageMaker Developer Guide, "Iterative training" for Nova:
+https://docs.aws.amazon.com/sagemaker/latest/dg/nova-iterative-training.html).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 import orjson
 
 from novaft.pipeline.errors import ManifestUnreadable
+from novaft.pipeline.facts import OUTPUT_MANIFEST_FILE
 
-MANIFEST_FILE = "manifest.json"
 CHECKPOINT_KEY = "checkpoint_s3_bucket"
 # A manifest is a few hundred bytes; refuse to inflate anything large (a corrupt or unexpected archive).
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -33,17 +34,19 @@ def output_archive_key(output_prefix: str, job_name: str) -> str:
     return f"{output_prefix.rstrip('/')}/{job_name}/output/output.tar.gz"
 
 
-def read_output_manifest(archive: bytes, *, source: str = MANIFEST_FILE) -> OutputManifest:
+def read_output_manifest(archive: bytes, *, source: str = OUTPUT_MANIFEST_FILE) -> OutputManifest:
     """Parse ``manifest.json`` (at any depth) from the archive bytes; ``source`` names the archive in errors."""
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
             member = next(
-                (m for m in tar.getmembers() if m.isfile() and m.name.rsplit("/", 1)[-1] == MANIFEST_FILE), None
+                (m for m in tar.getmembers() if m.isfile() and m.name.rsplit("/", 1)[-1] == OUTPUT_MANIFEST_FILE), None
             )
             if member is None:
-                raise ManifestUnreadable(f"{source}: no {MANIFEST_FILE} in the archive")
+                raise ManifestUnreadable(f"{source}: no {OUTPUT_MANIFEST_FILE} in the archive")
             if member.size > MAX_MANIFEST_BYTES:
-                raise ManifestUnreadable(f"{source}: {MANIFEST_FILE} is {member.size} bytes, expected a small file")
+                raise ManifestUnreadable(
+                    f"{source}: {OUTPUT_MANIFEST_FILE} is {member.size} bytes, expected a small file"
+                )
             extracted = tar.extractfile(member)
             raw = extracted.read() if extracted else b""
     except (tarfile.TarError, OSError, EOFError) as error:
@@ -51,12 +54,12 @@ def read_output_manifest(archive: bytes, *, source: str = MANIFEST_FILE) -> Outp
     try:
         fields = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        raise ManifestUnreadable(f"{source}: {MANIFEST_FILE} is not valid JSON ({error})") from None
+        raise ManifestUnreadable(f"{source}: {OUTPUT_MANIFEST_FILE} is not valid JSON ({error})") from None
     if not isinstance(fields, dict):
-        raise ManifestUnreadable(f"{source}: {MANIFEST_FILE} is not a JSON object")
+        raise ManifestUnreadable(f"{source}: {OUTPUT_MANIFEST_FILE} is not a JSON object")
     checkpoint = fields.get(CHECKPOINT_KEY)
     if not isinstance(checkpoint, str) or not checkpoint.startswith("s3://"):
         raise ManifestUnreadable(
-            f"{source}: {MANIFEST_FILE} field {CHECKPOINT_KEY} should be an s3:// URI, got {checkpoint!r}"
+            f"{source}: {OUTPUT_MANIFEST_FILE} field {CHECKPOINT_KEY} should be an s3:// URI, got {checkpoint!r}"
         )
     return OutputManifest(checkpoint_s3_uri=checkpoint, fields=fields)

@@ -16,19 +16,22 @@ from urllib.parse import quote
 import orjson
 
 from novaft.pipeline.contracts import RunContext, WorkflowFailure
+from novaft.pipeline.errors import DatasetInvalid
 
-RECORD_TYPE = "run"
-STATUS_REGISTERED = "Registered"
-STATUS_VALIDATING = "Validating"
-STATUS_TRAINING = "Training"
-STATUS_COMPLETED = "Completed"
-STATUS_FAILED = "Failed"
-STATUS_STOPPED = "Stopped"
-STATUS_DATASET_INVALID = "DatasetInvalid"
-# SageMaker's terminal TrainingJobStatus values map one to one onto run statuses.
-TERMINAL_TRAINING_STATUSES = frozenset({STATUS_COMPLETED, STATUS_FAILED, STATUS_STOPPED})
-# A run in one of these has its outcome recorded; nothing later may overwrite it.
-FINAL_RUN_STATUSES = TERMINAL_TRAINING_STATUSES | {STATUS_DATASET_INVALID}
+# Re-exported for code that still imports the statuses from here; new code imports them from facts.
+from novaft.pipeline.facts import (  # noqa: F401
+    FINAL_RUN_STATUSES,
+    RECORD_TYPE_RUN,
+    STATUS_COMPLETED,
+    STATUS_DATASET_INVALID,
+    STATUS_FAILED,
+    STATUS_REGISTERED,
+    STATUS_STOPPED,
+    STATUS_TRAINING,
+    STATUS_VALIDATING,
+    TERMINAL_TRAINING_STATUSES,
+)
+
 # SNS Publish API reference: subjects are "UTF-8 text with no line breaks or control characters, and less than 100
 # characters long"; the run name in the subject comes from the uploaded key, which may hold any character.
 SNS_SUBJECT_MAX_CHARS = 99
@@ -110,7 +113,7 @@ def summarize_failure(failure: WorkflowFailure) -> FailureSummary:
     DescribeTrainingJob JSON (``FailureReason``); anything else is shown as given, shortened.
     """
     message = _message_from_cause(failure.cause) or failure.error
-    status = STATUS_DATASET_INVALID if failure.error == STATUS_DATASET_INVALID else STATUS_FAILED
+    status = STATUS_DATASET_INVALID if failure.error == DatasetInvalid.workflow_error else STATUS_FAILED
     return FailureSummary(error=failure.error, message=message[:MAX_CAUSE_CHARS], status=status)
 
 
@@ -146,7 +149,7 @@ def registered_item(run: RunContext, *, execution_arn: str, created_at: str) -> 
     return {
         "run_id": run.run_id,
         "run_name": run.run_name,
-        "record_type": RECORD_TYPE,
+        "record_type": RECORD_TYPE_RUN,
         "status": STATUS_REGISTERED,
         "dataset": run.dataset.model_dump(exclude_none=True),
         "execution_arn": execution_arn,

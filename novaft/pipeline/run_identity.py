@@ -19,14 +19,13 @@ import re
 from dataclasses import dataclass
 
 from novaft.pipeline.contracts import DatasetLocation, RunContext, S3ObjectCreatedEvent
+from novaft.pipeline.facts import JOB_FILE, TRAIN_FILE, VALIDATION_FILE
 from novaft.recipes import training_job_name
 
-TRAIN_FILE = "train.jsonl"
-VALIDATION_FILE = "validation.jsonl"
-JOB_FILE = "job.yaml"
 JSONL_SUFFIX = ".jsonl"
 RUN_ID_HASH_HEX_CHARS = 12
-# Leaves room for the hash and any job-name prefix inside SageMaker's 63-character job-name limit (nova-facts 6.5).
+# Leaves room for the hash and any job-name prefix inside SageMaker's 63-character job-name limit
+# (CreateTrainingJob API reference, TrainingJobName).
 RUN_NAME_MAX_CHARS = 40
 _NOT_NAME_CHARS = re.compile(r"[^a-z0-9]+")
 

@@ -13,17 +13,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from novaft.pipeline.facts import Method, ModelName, Peft
 from novaft.recipes.errors import CatalogError
 from novaft.recipes.yaml_io import YamlSyntaxError, has_path, load_yaml_text
 
-ModelName = Literal["micro", "lite", "pro", "lite-2"]
-Method = Literal["sft", "dpo"]
-Peft = Literal["lora", "full"]
 Schema = Literal["nova_1_0", "nova_2_0"]
-
-MODEL_NAMES: tuple[str, ...] = ("micro", "lite", "pro", "lite-2")
-METHODS: tuple[str, ...] = ("sft", "dpo")
-PEFT_SCHEMES: tuple[str, ...] = ("lora", "full")
 
 # The repository's recipes/ folder: two levels above this package (novaft/recipes/ -> repo root).
 DEFAULT_RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"

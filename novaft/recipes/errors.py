@@ -8,6 +8,19 @@ from typing import Any
 
 from novaft.errors import NovaftError, UsageError
 
+# A value the user gave is echoed back at most this long: messages stay readable (and small enough for a workflow
+# error's cause) whatever was given.
+MAX_ECHOED_CHARS = 200
+# A spec can have thousands of problems (one per tag); the message lists the first ones, ``problems`` holds all.
+MAX_LISTED_PROBLEMS = 20
+
+
+def clipped(text: str, limit: int = MAX_ECHOED_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was; every user value echoed in a message goes here."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -19,8 +32,8 @@ class Problem:
     reason: str = "not allowed"
 
     def describe(self) -> str:
-        given = "(missing)" if self.given is _MISSING else repr(self.given)
-        return f"{self.field}: {self.reason} (given: {given}; allowed: {self.allowed})"
+        given = "(missing)" if self.given is _MISSING else clipped(repr(self.given))
+        return f"{clipped(self.field)}: {self.reason} (given: {given}; allowed: {self.allowed})"
 
 
 class _Missing:
@@ -40,9 +53,12 @@ class JobSpecError(UsageError):
     def __init__(self, problems: Sequence[Problem], *, source: str = "job spec") -> None:
         self.problems = tuple(problems)
         self.source = source
-        lines = "\n".join(f"  - {problem.describe()}" for problem in self.problems)
         count = len(self.problems)
-        super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''}:\n{lines}")
+        lines = [f"  - {problem.describe()}" for problem in self.problems[:MAX_LISTED_PROBLEMS]]
+        if count > MAX_LISTED_PROBLEMS:
+            lines.append(f"  - ... and {count - MAX_LISTED_PROBLEMS} more")
+        listed = "\n".join(lines)
+        super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''}:\n{listed}")
 
 
 class CatalogError(NovaftError):

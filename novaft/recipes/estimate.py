@@ -52,12 +52,12 @@ def load_price_table(path: Path | None = None) -> PriceTable:
     """Read a price table file (default: the one shipped in ``recipes/prices.yaml``)."""
     path = path or DEFAULT_PRICES_FILE
     try:
-        data = load_yaml_text(path.read_text(encoding="utf-8"), source=str(path.name))
+        data = load_yaml_text(path.read_text(encoding="utf-8"), source=str(path))
         return PriceTable.model_validate(data)
     except OSError as exc:
-        raise CatalogError(f"price table {path.name} cannot be read: {exc.strerror}") from None
+        raise CatalogError(f"price table {path} cannot be read: {exc.strerror}") from None
     except (YamlSyntaxError, ValidationError) as exc:
-        raise CatalogError(f"price table {path.name} is invalid: {exc}") from None
+        raise CatalogError(f"price table {path} is invalid: {exc}") from None
 
 
 class _Row(BaseModel):

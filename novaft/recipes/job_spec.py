@@ -5,19 +5,26 @@ allowed set of the recipe catalog plus the cross-field rules (``min_lr < lr``; r
 and instance type; ``max_length`` a multiple of 1024 within the variant's range; g5/g6 only where a recipe exists; a
 region with Nova training images). Unknown keys are errors. Every problem is reported at once as a ``JobSpecError``
 naming the field, the value given and what is allowed.
+
+Every ``job.yaml``, wherever it comes from (the dataset bucket, ``novaft plan``/``render``/``submit``), is read by
+``read_job_yaml`` (at most ``MAX_JOB_YAML_BYTES`` plus one byte) and parsed by ``job_yaml_mapping``: UTF-8, the
+restricted YAML of ``load_user_yaml`` (no anchors or aliases, bounded nesting, no repeated keys), a mapping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from types import UnionType
-from typing import Any, ClassVar, Literal, Self, Union, get_args, get_origin
+from typing import Annotated, Any, BinaryIO, ClassVar, Literal, Self, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
+from novaft.errors import InputFileError
 from novaft.recipes.catalog import Catalog, Method, ModelName, Peft, Variant, load_catalog
 from novaft.recipes.errors import MISSING, JobSpecError, Problem
-from novaft.recipes.yaml_io import YamlSyntaxError, get_path, load_yaml_text
+from novaft.recipes.yaml_io import YamlSyntaxError, get_path, load_user_yaml
 
 # CreateTrainingJob limits (botocore service model for sagemaker): at most 50 tags, key <= 128, value <= 256,
 # at most 16 subnets and 5 security groups.
@@ -26,6 +33,19 @@ MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
 MAX_SUBNETS = 16
 MAX_SECURITY_GROUPS = 5
+# A job.yaml is a few hundred bytes; the bound keeps a hostile one from costing memory or time anywhere it is read.
+MAX_JOB_YAML_BYTES = 64 * 1024
+
+
+def _not_a_boolean(value: Any) -> Any:
+    # YAML reads yes/no/on/off as booleans and pydantic would take True as the number 1.
+    if isinstance(value, bool):
+        raise PydanticCustomError("bool_not_number", "true/false (or yes/no, on/off) is a boolean, not a number")
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_not_a_boolean)]
+Number = Annotated[float, BeforeValidator(_not_a_boolean)]
 
 
 class _SpecPart(BaseModel):
@@ -40,21 +60,21 @@ class Hyperparameters(_SpecPart):
     which counts steps) is an error.
     """
 
-    epochs: int | None = None
-    max_steps: int | None = None
-    lr: float | None = None
-    min_lr: float | None = None
-    warmup_steps: int | None = None
-    weight_decay: float | None = None
-    hidden_dropout: float | None = None
-    attention_dropout: float | None = None
-    ffn_dropout: float | None = None
-    global_batch_size: int | None = None
-    max_length: int | None = None
-    lora_alpha: int | None = None
-    loraplus_lr_ratio: float | None = None
-    adapter_dropout: float | None = None
-    dpo_beta: float | None = None
+    epochs: Integer | None = None
+    max_steps: Integer | None = None
+    lr: Number | None = None
+    min_lr: Number | None = None
+    warmup_steps: Integer | None = None
+    weight_decay: Number | None = None
+    hidden_dropout: Number | None = None
+    attention_dropout: Number | None = None
+    ffn_dropout: Number | None = None
+    global_batch_size: Integer | None = None
+    max_length: Integer | None = None
+    lora_alpha: Integer | None = None
+    loraplus_lr_ratio: Number | None = None
+    adapter_dropout: Number | None = None
+    dpo_beta: Number | None = None
     reasoning_enabled: bool | None = None
 
     def given(self) -> dict[str, Any]:
@@ -85,11 +105,11 @@ class JobSpec(BaseModel):
     method: Method
     peft: Peft
     instance_type: str | None = None
-    instance_count: int | None = None
+    instance_count: Integer | None = None
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     # SageMaker Python SDK defaults: 1 day and 30 GB. The docs advise raising the runtime (up to 28 days by quota).
-    max_runtime_seconds: int = 86400
-    volume_size_gb: int = 30
+    max_runtime_seconds: Integer = 86400
+    volume_size_gb: Integer = 30
     region: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     vpc: VpcSettings | None = None
@@ -115,18 +135,9 @@ class JobSpec(BaseModel):
             raise JobSpecError(problems, source=context.get("source", cls.DEFAULT_SOURCE)) from None
 
     @classmethod
-    def from_yaml_text(cls, text: str, *, source: str, catalog: Catalog | None = None) -> JobSpec:
-        """Parse ``job.yaml`` text; ``source`` names the file in error messages."""
-        try:
-            data = load_yaml_text(text, source=source)
-        except YamlSyntaxError as exc:
-            raise JobSpecError([Problem("(file)", MISSING, "a YAML mapping", str(exc))], source=source) from None
-        if data is None:
-            data = {}
-        if not isinstance(data, Mapping):
-            problem = Problem("(file)", data, "a YAML mapping of the job.yaml keys", "not a mapping")
-            raise JobSpecError([problem], source=source)
-        return cls.model_validate(dict(data), context={"source": source, "catalog": catalog})
+    def from_yaml_text(cls, text: str | bytes, *, source: str, catalog: Catalog | None = None) -> JobSpec:
+        """Parse ``job.yaml`` (text or the bytes ``read_job_yaml`` returned); ``source`` names it in error messages."""
+        return cls.model_validate(job_yaml_mapping(text, source=source), context={"source": source, "catalog": catalog})
 
     @model_validator(mode="after")
     def _check_against_catalog(self, info: ValidationInfo) -> JobSpec:
@@ -150,6 +161,60 @@ class JobSpec(BaseModel):
             instance_type=self.instance_type or variant.default_instance_type,
             instance_count=self.instance_count or variant.replicas.default,
         )
+
+
+# --- reading job.yaml ------------------------------------------------------------------------------------------------
+
+
+def read_job_yaml(stream: BinaryIO) -> bytes:
+    """At most one byte more than ``MAX_JOB_YAML_BYTES``: enough to tell a file is too large without holding it."""
+    chunks: list[bytes] = []
+    remaining = MAX_JOB_YAML_BYTES + 1
+    while remaining > 0:
+        chunk = stream.read(remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_job_file(path: Path) -> bytes:
+    """A local ``job.yaml`` through ``read_job_yaml``; ``InputFileError`` names the path as given."""
+    try:
+        with path.open("rb") as stream:
+            return read_job_yaml(stream)
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a directory") from None
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def job_yaml_mapping(raw: str | bytes, *, source: str) -> dict[str, Any]:
+    """The keys of a ``job.yaml`` (empty for an empty file), before validation; ``JobSpecError`` otherwise."""
+    # A str has at most as many characters as its UTF-8 bytes: a long one is refused before it is encoded.
+    too_large = len(raw) > MAX_JOB_YAML_BYTES or (isinstance(raw, str) and len(raw.encode()) > MAX_JOB_YAML_BYTES)
+    if too_large:
+        limit = f"{MAX_JOB_YAML_BYTES:,} bytes"
+        raise JobSpecError([Problem("(file)", f"more than {limit}", f"at most {limit}", "too large")], source=source)
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            given = f"byte 0x{raw[error.start]:02x} at offset {error.start}"
+            raise JobSpecError([Problem("(file)", given, "UTF-8 text", "not UTF-8 text")], source=source) from None
+    try:
+        data = load_user_yaml(raw, source=source)
+    except YamlSyntaxError as exc:
+        raise JobSpecError([Problem("(file)", MISSING, "a YAML mapping", str(exc))], source=source) from None
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        problem = Problem("(file)", data, "a YAML mapping of the job.yaml keys", "not a mapping")
+        raise JobSpecError([problem], source=source)
+    return dict(data)
 
 
 # --- checks ----------------------------------------------------------------------------------------------------------
@@ -326,6 +391,8 @@ def _allowed_for(loc: tuple[Any, ...]) -> str:
 
 
 def _describe_type(annotation: Any) -> str:
+    if get_origin(annotation) is Annotated:
+        return _describe_type(get_args(annotation)[0])
     if get_origin(annotation) is Literal:
         return ", ".join(repr(value) for value in get_args(annotation))
     if get_origin(annotation) in (Union, UnionType):

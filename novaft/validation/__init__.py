@@ -7,9 +7,10 @@ Pure code: no AWS calls and no environment reads. Feed it lines from any binary 
     report.valid, report.records, report.to_dict()
 """
 
+from novaft.pipeline.facts import METHODS, MODEL_NAMES, Method, ModelName
 from novaft.validation.dataset import validate_dataset
 from novaft.validation.issues import Code, Issue
-from novaft.validation.limits import METHODS, MODEL_NAMES, PLATFORMS, Method, ModelName, Platform
+from novaft.validation.limits import PLATFORMS, Platform
 from novaft.validation.line_reader import ByteLine, iter_byte_lines
 from novaft.validation.options import ValidationOptions
 from novaft.validation.report import OverlengthSummary, ValidationReport

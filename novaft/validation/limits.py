@@ -19,13 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ModelName = Literal["micro", "lite", "pro", "lite-2"]
-Method = Literal["sft", "dpo"]
+from novaft.pipeline.facts import Method, ModelName
+
 Platform = Literal["sagemaker", "bedrock"]
 Modality = Literal["text", "media"]
 
-MODEL_NAMES: tuple[ModelName, ...] = ("micro", "lite", "pro", "lite-2")
-METHODS: tuple[Method, ...] = ("sft", "dpo")
 PLATFORMS: tuple[Platform, ...] = ("sagemaker", "bedrock")
 
 MODEL_DISPLAY_NAMES: dict[ModelName, str] = {

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 from novaft.errors import UsageError
+from novaft.pipeline.facts import METHODS, MODEL_NAMES, Method, ModelName
 from novaft.validation.limits import (
     MAX_LENGTH_CEILING,
-    METHODS,
     MODEL_DISPLAY_NAMES,
-    MODEL_NAMES,
     MODEL_RULES,
     PLATFORMS,
     RECORD_BOUNDS,
-    Method,
-    ModelName,
     Platform,
     RecordBounds,
 )
@@ -71,8 +69,8 @@ class ValidationOptions:
         ceiling = MAX_LENGTH_CEILING[self.method]
         if self.max_length is not None and not 1 <= self.max_length <= ceiling:
             raise UsageError(f"max length {self.max_length} is outside 1..{ceiling} for method '{self.method}'")
-        if not self.chars_per_token > 0:
-            raise UsageError(f"chars per token must be above 0, got {self.chars_per_token}")
+        if not (math.isfinite(self.chars_per_token) and self.chars_per_token > 0):
+            raise UsageError(f"chars per token must be a finite number above 0, got {self.chars_per_token}")
         for name in ("tokens_per_image", "tokens_per_video", "max_errors"):
             if getattr(self, name) < 0:
                 raise UsageError(f"{name.replace('_', ' ')} must be 0 or more, got {getattr(self, name)}")

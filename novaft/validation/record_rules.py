@@ -36,6 +36,7 @@ TOKENS_PER_TURN = 4
 ROLES = ("user", "assistant")
 NOVA1_BLOCKS = ("text", "image", "video")
 NOVA2_BLOCKS = ("reasoningContent", "toolUse", "toolResult", "document")
+_MEDIA_BLOCKS = ("image", "video")
 # Paths of the first turns, built once: formatting a path per turn is a visible share of the per-record cost.
 _MESSAGE_PATHS = tuple(f"$.messages[{index}]" for index in range(64))
 
@@ -53,42 +54,85 @@ class RecordFacts:
     has_system: bool
 
 
-@dataclass(slots=True)
-class _Tally:
-    """Per-record counters while walking it."""
-
-    characters: int = 0
-    images: int = 0
-    videos: int = 0
-    documents: int = 0
-    reasoning: int = 0
-
-
 class RecordChecker:
-    """Checks records against one ``ValidationOptions``; reusable across every line of a file."""
+    """The rules of one ``ValidationOptions``, prepared once and reused for every line of a file."""
+
+    __slots__ = (
+        "chars_per_token",
+        "dataset_bucket",
+        "dpo",
+        "image_formats_text",
+        "known_blocks",
+        "known_blocks_text",
+        "media_prefix",
+        "model_label",
+        "model_rules",
+        "tokens_per_image",
+        "tokens_per_video",
+        "video_formats_text",
+    )
 
     def __init__(self, options: ValidationOptions) -> None:
-        self._options = options
-        self._rules = MODEL_RULES[options.model]
-        self._model_label = f"{MODEL_DISPLAY_NAMES[options.model]} (model '{options.model}')"
-        self._dpo = options.method == "dpo"
-        known = NOVA1_BLOCKS + NOVA2_BLOCKS if self._rules.accepts_nova2_blocks else NOVA1_BLOCKS
-        self._known_blocks = frozenset(known)
-        self._known_blocks_text = ", ".join(known)
-        self._image_formats_text = ", ".join(sorted(self._rules.image_formats))
-        self._video_formats_text = ", ".join(sorted(self._rules.video_formats))
+        self.model_rules = MODEL_RULES[options.model]
+        self.model_label = f"{MODEL_DISPLAY_NAMES[options.model]} (model '{options.model}')"
+        self.dpo = options.method == "dpo"
+        self.chars_per_token = options.chars_per_token
+        self.tokens_per_image = options.tokens_per_image
+        self.tokens_per_video = options.tokens_per_video
+        self.dataset_bucket = options.dataset_bucket
+        self.media_prefix = options.media_prefix
+        known = NOVA1_BLOCKS + NOVA2_BLOCKS if self.model_rules.accepts_nova2_blocks else NOVA1_BLOCKS
+        self.known_blocks = frozenset(known)
+        self.known_blocks_text = ", ".join(known)
+        self.image_formats_text = ", ".join(sorted(self.model_rules.image_formats))
+        self.video_formats_text = ", ".join(sorted(self.model_rules.video_formats))
 
     def check(self, record: Any, scan_reserved_words: bool = True) -> tuple[RecordFacts | None, list[Finding]]:
         """Findings for one record, and its facts when it is a JSON object (None otherwise).
 
         ``scan_reserved_words`` False skips the per-text reserved word search.
         """
-        findings: list[Finding] = []
         if not isinstance(record, dict):
             kind = type(record).__name__ if record is not None else "null"
-            findings.append((Code.NOT_AN_OBJECT, "$", f"each line must be one JSON object, found a JSON {kind}"))
-            return None, findings
-        tally = _Tally()
+            return None, [(Code.NOT_AN_OBJECT, "$", f"each line must be one JSON object, found a JSON {kind}")]
+        walk = _RecordWalk(self, scan_reserved_words)
+        return walk.record(record), walk.findings
+
+
+class _RecordWalk:
+    """One record's walk: the run's rules, the findings so far and the record's counters, so that each check takes
+    only what differs between its calls (the value, the path, the turn's role)."""
+
+    __slots__ = (
+        "candidate_longest",
+        "candidate_total",
+        "characters",
+        "checker",
+        "documents",
+        "findings",
+        "images",
+        "scan",
+        "tool_ids",
+        "tool_names",
+        "videos",
+    )
+
+    def __init__(self, checker: RecordChecker, scan: bool) -> None:
+        self.checker = checker
+        self.scan = scan
+        self.findings: list[Finding] = []
+        self.characters = 0
+        self.images = 0
+        self.videos = 0
+        self.documents = 0
+        # DPO: every candidate's characters and the longest one's, to count the prompt plus only the longest.
+        self.candidate_total = 0
+        self.candidate_longest = 0
+        self.tool_names: frozenset[str] = frozenset()
+        self.tool_ids: set[str] = set()
+
+    def record(self, record: dict[str, Any]) -> RecordFacts:
+        findings = self.findings
         schema_version = record.get("schemaVersion")
         if schema_version is not None and not isinstance(schema_version, str):
             findings.append(
@@ -100,42 +144,41 @@ class RecordChecker:
             )
         has_system = "system" in record
         if has_system:
-            self._check_system(record["system"], tally, scan_reserved_words, findings)
-        tool_names = self._check_tool_config(record, findings)
+            self.system(record["system"])
+        if "toolConfig" in record:
+            self.tool_config(record["toolConfig"])
         messages = record.get("messages")
         if messages is None:
             findings.append((Code.MESSAGES_MISSING, "$.messages", 'each record needs "messages": a list of turns'))
-            return RecordFacts(0, tally.characters, 0, 0, 0, 0, has_system), findings
+            return RecordFacts(0, self.characters, 0, 0, 0, 0, has_system)
         if not isinstance(messages, list) or not messages:
             findings.append(
                 (Code.MESSAGES_INVALID, "$.messages", "messages must be a non-empty list of user and assistant turns")
             )
-            return RecordFacts(0, tally.characters, 0, 0, 0, 0, has_system), findings
-        longest_candidate = self._check_messages(messages, tally, tool_names, scan_reserved_words, findings)
-        self._check_sample_media(tally, findings)
-        prompt_characters = tally.characters - longest_candidate.total_characters + longest_candidate.longest
+            return RecordFacts(0, self.characters, 0, 0, 0, 0, has_system)
+        self.messages(messages)
+        self.sample_media()
+        checker = self.checker
+        prompt_characters = self.characters - self.candidate_total + self.candidate_longest
         tokens = (
-            math.ceil(prompt_characters / self._options.chars_per_token)
+            math.ceil(prompt_characters / checker.chars_per_token)
             + TOKENS_PER_TURN * len(messages)
-            + self._options.tokens_per_image * tally.images
-            + self._options.tokens_per_video * tally.videos
+            + checker.tokens_per_image * self.images
+            + checker.tokens_per_video * self.videos
         )
-        facts = RecordFacts(
-            len(messages), tally.characters, tally.images, tally.videos, tally.documents, tokens, has_system
-        )
-        return facts, findings
+        return RecordFacts(len(messages), self.characters, self.images, self.videos, self.documents, tokens, has_system)
 
     # -- record parts -------------------------------------------------------------------------------------------
 
-    def _check_system(self, system: Any, tally: _Tally, scan: bool, findings: list[Finding]) -> None:
+    def system(self, system: Any) -> None:
         if not isinstance(system, list):
-            findings.append(
+            self.findings.append(
                 (Code.SYSTEM_INVALID, "$.system", 'system must be a list of text blocks: [{"text": "..."}]')
             )
             return
         for index, block in enumerate(system):
             if not isinstance(block, dict) or set(block) != {"text"}:
-                findings.append(
+                self.findings.append(
                     (
                         Code.SYSTEM_INVALID,
                         f"$.system[{index}]",
@@ -143,31 +186,29 @@ class RecordChecker:
                     )
                 )
                 continue
-            self._check_text(block["text"], f"$.system[{index}].text", tally, scan, findings)
+            self.text(block["text"], f"$.system[{index}].text")
 
-    def _check_tool_config(self, record: dict[str, Any], findings: list[Finding]) -> frozenset[str]:
-        if "toolConfig" not in record:
-            return frozenset()
-        if not self._rules.accepts_nova2_blocks:
-            findings.append(self._nova2_only("toolConfig", "$.toolConfig"))
-            return frozenset()
-        tools = record["toolConfig"].get("tools") if isinstance(record["toolConfig"], dict) else None
+    def tool_config(self, tool_config: Any) -> None:
+        if not self.checker.model_rules.accepts_nova2_blocks:
+            self.findings.append(self.nova2_only("toolConfig", "$.toolConfig"))
+            return
+        tools = tool_config.get("tools") if isinstance(tool_config, dict) else None
         if not isinstance(tools, list):
-            findings.append(
+            self.findings.append(
                 (
                     Code.TOOL_CONFIG_INVALID,
                     "$.toolConfig.tools",
                     'toolConfig needs "tools": a list of {"toolSpec": ...}',
                 )
             )
-            return frozenset()
+            return
         names: set[str] = set()
         for index, tool in enumerate(tools):
             spec = tool.get("toolSpec") if isinstance(tool, dict) else None
             name = spec.get("name") if isinstance(spec, dict) else None
             schema = spec.get("inputSchema") if isinstance(spec, dict) else None
             if not isinstance(name, str) or not name or not isinstance(schema, dict) or "json" not in schema:
-                findings.append(
+                self.findings.append(
                     (
                         Code.TOOL_CONFIG_INVALID,
                         f"$.toolConfig.tools[{index}].toolSpec",
@@ -177,14 +218,12 @@ class RecordChecker:
                 )
                 continue
             names.add(name)
-        return frozenset(names)
+        self.tool_names = frozenset(names)
 
-    def _check_messages(
-        self, messages: list[Any], tally: _Tally, tool_names: frozenset[str], scan: bool, findings: list[Finding]
-    ) -> _CandidateSizes:
+    def messages(self, messages: list[Any]) -> None:
+        findings = self.findings
+        dpo = self.checker.dpo
         last = len(messages) - 1
-        candidate_sizes = _CandidateSizes()
-        tool_ids: set[str] = set()
         roles_valid = True
         previous_role: Any = None
         for index, message in enumerate(messages):
@@ -221,9 +260,9 @@ class RecordChecker:
                     )
                 )
             if "candidates" in message:
-                self._check_candidates(message, index, last, path, tally, candidate_sizes, scan, findings)
+                self.candidates(message, index == last, path)
                 continue
-            if self._dpo and index == last:
+            if dpo and index == last:
                 findings.append(
                     (
                         Code.CANDIDATES_MISSING,
@@ -231,27 +270,15 @@ class RecordChecker:
                         'for DPO the last turn needs "candidates": one "preferred" and one "non-preferred" answer',
                     )
                 )
-            self._check_content(message, role, path, tally, tool_names, tool_ids, scan, findings)
+            self.content(message.get("content"), role, path)
         if roles_valid and isinstance(messages[last], dict) and messages[last].get("role") != "assistant":
             findings.append(
                 (Code.LAST_TURN_NOT_ASSISTANT, f"$.messages[{last}].role", "the last turn must be 'assistant'")
             )
-        return candidate_sizes
 
-    def _check_content(
-        self,
-        message: dict[str, Any],
-        role: Any,
-        path: str,
-        tally: _Tally,
-        tool_names: frozenset[str],
-        tool_ids: set[str],
-        scan: bool,
-        findings: list[Finding],
-    ) -> None:
-        content = message.get("content")
+    def content(self, content: Any, role: Any, path: str) -> None:
         if not isinstance(content, list):
-            findings.append(
+            self.findings.append(
                 (
                     Code.CONTENT_MISSING,
                     f"{path}.content",
@@ -260,84 +287,74 @@ class RecordChecker:
             )
             return
         if not content:
-            findings.append((Code.CONTENT_EMPTY, f"{path}.content", "content must hold at least one block"))
+            self.findings.append((Code.CONTENT_EMPTY, f"{path}.content", "content must hold at least one block"))
             return
+        scan = self.scan
         for index, block in enumerate(content):
             # Fast path for the common case, a valid text block: no path string is built unless something is wrong.
             if type(block) is dict and len(block) == 1:
                 text = block.get("text")
                 if type(text) is str and text and not text.isspace():
-                    tally.characters += len(text)
+                    self.characters += len(text)
                     if scan:
-                        self._check_reserved_word(text, f"{path}.content[{index}].text", findings)
+                        self.reserved_word(text, f"{path}.content[{index}].text")
                     continue
             block_path = f"{path}.content[{index}]"
             if not isinstance(block, dict) or len(block) != 1:
-                findings.append(
+                self.findings.append(
                     (
                         Code.BLOCK_INVALID,
                         block_path,
-                        f"each content block must be an object with exactly one of: {self._known_blocks_text}",
+                        f"each content block must be an object with exactly one of: {self.checker.known_blocks_text}",
                     )
                 )
                 continue
             if "text" in block:
-                self._check_text(block["text"], f"{block_path}.text", tally, scan, findings)
+                self.text(block["text"], f"{block_path}.text")
                 continue
             (kind,) = block
-            self._check_block(kind, block[kind], role, block_path, tally, tool_names, tool_ids, scan, findings)
+            self.block(kind, block[kind], role, block_path)
 
-    def _check_block(
-        self,
-        kind: str,
-        value: Any,
-        role: Any,
-        path: str,
-        tally: _Tally,
-        tool_names: frozenset[str],
-        tool_ids: set[str],
-        scan: bool,
-        findings: list[Finding],
-    ) -> None:
-        if kind not in self._known_blocks:
+    def block(self, kind: str, value: Any, role: Any, path: str) -> None:
+        if kind not in self.checker.known_blocks:
             if kind in NOVA2_BLOCKS:
-                findings.append(self._nova2_only(kind, f"{path}.{kind}"))
+                self.findings.append(self.nova2_only(kind, f"{path}.{kind}"))
             else:
-                findings.append(
+                self.findings.append(
                     (
                         Code.BLOCK_UNKNOWN,
                         f"{path}.{kind}",
-                        f"unknown block '{kind}'; allowed: {self._known_blocks_text}",
+                        f"unknown block '{kind}'; allowed: {self.checker.known_blocks_text}",
                     )
                 )
             return
         block_path = f"{path}.{kind}"
-        if kind in ("image", "video"):
-            self._check_media(kind, value, role, block_path, tally, findings)
+        if kind in _MEDIA_BLOCKS:
+            self.media(kind, value, role, block_path)
         elif kind == "document":
-            self._check_document(value, block_path, tally, findings)
+            self.document(value, block_path)
         elif kind == "reasoningContent":
-            self._check_reasoning(value, role, block_path, tally, scan, findings)
+            self.reasoning(value, role, block_path)
         elif kind == "toolUse":
-            self._check_tool_use(value, role, block_path, tally, tool_names, tool_ids, findings)
+            self.tool_use(value, role, block_path)
         else:
-            self._check_tool_result(value, role, block_path, tally, tool_ids, findings)
+            self.tool_result(value, role, block_path)
 
-    def _check_text(self, text: Any, path: str, tally: _Tally, scan: bool, findings: list[Finding]) -> None:
+    def text(self, text: Any, path: str) -> None:
         if not isinstance(text, str):
-            findings.append((Code.TEXT_INVALID, path, f"text must be a string, got {show_value(text)}"))
+            self.findings.append((Code.TEXT_INVALID, path, f"text must be a string, got {show_value(text)}"))
             return
         if not text or text.isspace():
-            findings.append((Code.TEXT_EMPTY, path, "text must not be empty or only whitespace"))
+            self.findings.append((Code.TEXT_EMPTY, path, "text must not be empty or only whitespace"))
             return
-        tally.characters += len(text)
-        if scan:
-            self._check_reserved_word(text, path, findings)
+        self.characters += len(text)
+        if self.scan:
+            self.reserved_word(text, path)
 
-    def _check_reserved_word(self, text: str, path: str, findings: list[Finding]) -> None:
+    def reserved_word(self, text: str, path: str) -> None:
         word = find_reserved_word(text)
         if word is not None:
-            findings.append(
+            self.findings.append(
                 (
                     Code.RESERVED_WORD,
                     path,
@@ -348,17 +365,19 @@ class RecordChecker:
 
     # -- media --------------------------------------------------------------------------------------------------
 
-    def _check_media(self, kind: str, value: Any, role: Any, path: str, tally: _Tally, findings: list[Finding]) -> None:
+    def media(self, kind: str, value: Any, role: Any, path: str) -> None:
+        checker = self.checker
+        findings = self.findings
         if kind == "image":
-            tally.images += 1
+            self.images += 1
         else:
-            tally.videos += 1
-        if not self._rules.accepts_media:
+            self.videos += 1
+        if not checker.model_rules.accepts_media:
             findings.append(
                 (
                     Code.MEDIA_NOT_SUPPORTED,
                     path,
-                    f"{self._model_label} is text-only; use lite, pro or lite-2 for {kind}s",
+                    f"{checker.model_label} is text-only; use lite, pro or lite-2 for {kind}s",
                 )
             )
             return
@@ -366,99 +385,92 @@ class RecordChecker:
             findings.append(
                 (Code.MEDIA_IN_ASSISTANT_TURN, path, f"{kind}s are only allowed in user turns, not in assistant turns")
             )
-        if kind == "video" and self._dpo:
+        if kind == "video" and checker.dpo:
             findings.append((Code.VIDEO_IN_DPO, path, "DPO datasets may not contain video; images and text only"))
         fmt = value.get("format") if isinstance(value, dict) else None
-        allowed = self._rules.image_formats if kind == "image" else self._rules.video_formats
+        allowed = checker.model_rules.image_formats if kind == "image" else checker.model_rules.video_formats
         if fmt not in allowed:
             code = Code.IMAGE_FORMAT if kind == "image" else Code.VIDEO_FORMAT
-            allowed_text = self._image_formats_text if kind == "image" else self._video_formats_text
+            allowed_text = checker.image_formats_text if kind == "image" else checker.video_formats_text
             findings.append(
                 (
                     code,
                     f"{path}.format",
-                    f"{kind} format {show_value(fmt)} is not allowed for {self._model_label}; allowed: {allowed_text}",
+                    f"{kind} format {show_value(fmt)} is not allowed for {checker.model_label}; "
+                    f"allowed: {allowed_text}",
                 )
             )
-        findings.extend(check_media_source(value, path, self._options.dataset_bucket, self._options.media_prefix))
+        findings.extend(check_media_source(value, path, checker.dataset_bucket, checker.media_prefix))
 
-    def _check_document(self, value: Any, path: str, tally: _Tally, findings: list[Finding]) -> None:
-        tally.documents += 1
+    def document(self, value: Any, path: str) -> None:
+        self.documents += 1
         fmt = value.get("format") if isinstance(value, dict) else None
         if fmt not in DOCUMENT_FORMATS:
-            findings.append(
+            self.findings.append(
                 (
                     Code.DOCUMENT_INVALID,
                     f"{path}.format",
                     f"document format {show_value(fmt)} is not allowed; allowed: pdf",
                 )
             )
-        findings.extend(check_media_source(value, path, self._options.dataset_bucket, self._options.media_prefix))
+        self.findings.extend(check_media_source(value, path, self.checker.dataset_bucket, self.checker.media_prefix))
 
-    def _check_sample_media(self, tally: _Tally, findings: list[Finding]) -> None:
-        if tally.images > MAX_IMAGES_PER_SAMPLE:
+    def sample_media(self) -> None:
+        findings = self.findings
+        images, videos, documents = self.images, self.videos, self.documents
+        if images > MAX_IMAGES_PER_SAMPLE:
             findings.append(
-                (
-                    Code.TOO_MANY_IMAGES,
-                    "$.messages",
-                    f"{tally.images} images in one record; at most {MAX_IMAGES_PER_SAMPLE}",
-                )
+                (Code.TOO_MANY_IMAGES, "$.messages", f"{images} images in one record; at most {MAX_IMAGES_PER_SAMPLE}")
             )
-        if tally.videos > MAX_VIDEOS_PER_SAMPLE:
+        if videos > MAX_VIDEOS_PER_SAMPLE:
             findings.append(
-                (
-                    Code.TOO_MANY_VIDEOS,
-                    "$.messages",
-                    f"{tally.videos} videos in one record; at most {MAX_VIDEOS_PER_SAMPLE}",
-                )
+                (Code.TOO_MANY_VIDEOS, "$.messages", f"{videos} videos in one record; at most {MAX_VIDEOS_PER_SAMPLE}")
             )
-        if tally.images and tally.videos:
+        if images and videos:
             findings.append((Code.IMAGE_VIDEO_MIXED, "$.messages", "a record may hold images or one video, not both"))
-        if tally.documents > MAX_DOCUMENTS_PER_SAMPLE:
+        if documents > MAX_DOCUMENTS_PER_SAMPLE:
             findings.append(
                 (
                     Code.TOO_MANY_DOCUMENTS,
                     "$.messages",
-                    f"{tally.documents} documents in one record; at most {MAX_DOCUMENTS_PER_SAMPLE}",
+                    f"{documents} documents in one record; at most {MAX_DOCUMENTS_PER_SAMPLE}",
                 )
             )
-        if tally.documents and (tally.images or tally.videos):
+        if documents and (images or videos):
             findings.append((Code.DOCUMENT_WITH_MEDIA, "$.messages", "documents cannot be mixed with images or video"))
-        if tally.reasoning and (tally.images or tally.videos):
-            findings.append(
-                (
-                    Code.REASONING_WITH_MEDIA,
-                    "$.messages",
-                    "reasoningContent cannot be used in a record with images or video",
-                )
-            )
 
     # -- Nova 2.0 reasoning and tools ---------------------------------------------------------------------------
 
-    def _check_reasoning(
-        self, value: Any, role: Any, path: str, tally: _Tally, scan: bool, findings: list[Finding]
-    ) -> None:
-        tally.reasoning += 1
+    def reasoning(self, value: Any, role: Any, path: str) -> None:
+        findings = self.findings
         if role != "assistant":
             findings.append((Code.REASONING_INVALID, path, "reasoningContent is only allowed in assistant turns"))
         reasoning_text = value.get("reasoningText") if isinstance(value, dict) else None
+        # Reasoning is text only: Nova 2.0 SFT does not take image-based reasoning content, although the Converse
+        # format has it. An image or video in the user turn of a record with reasoning is fine (the guide's own
+        # examples pair them). Source: "Current limitations" and the examples on
+        # https://docs.aws.amazon.com/nova/latest/nova2-userguide/nova-fine-tune-2.html
+        for holder, holder_path in ((value, path), (reasoning_text, f"{path}.reasoningText")):
+            media = [kind for kind in _MEDIA_BLOCKS if kind in holder] if isinstance(holder, dict) else []
+            if media:
+                findings.append(
+                    (
+                        Code.REASONING_WITH_MEDIA,
+                        f"{holder_path}.{media[0]}",
+                        'reasoning content is text only, {"reasoningText": {"text": "..."}}: Nova 2.0 SFT does '
+                        f"not train on {media[0]}s inside reasoning; put them in the user turn",
+                    )
+                )
+                return
         if not isinstance(reasoning_text, dict) or "text" not in reasoning_text:
             findings.append(
                 (Code.REASONING_INVALID, path, 'reasoningContent must be {"reasoningText": {"text": "..."}}')
             )
             return
-        self._check_text(reasoning_text["text"], f"{path}.reasoningText.text", tally, scan, findings)
+        self.text(reasoning_text["text"], f"{path}.reasoningText.text")
 
-    def _check_tool_use(
-        self,
-        value: Any,
-        role: Any,
-        path: str,
-        tally: _Tally,
-        tool_names: frozenset[str],
-        tool_ids: set[str],
-        findings: list[Finding],
-    ) -> None:
+    def tool_use(self, value: Any, role: Any, path: str) -> None:
+        findings = self.findings
         if role != "assistant":
             findings.append((Code.TOOL_BLOCK_WRONG_ROLE, path, "toolUse is only allowed in assistant turns"))
         tool_id = value.get("toolUseId") if isinstance(value, dict) else None
@@ -468,19 +480,18 @@ class RecordChecker:
                 (Code.TOOL_USE_INVALID, path, 'toolUse must be {"toolUseId": "...", "name": "...", "input": {...}}')
             )
             return
-        tally.characters += len(name) + len(orjson.dumps(value["input"]))
-        if name not in tool_names:
-            allowed = ", ".join(sorted(tool_names)) or "none (the record has no toolConfig)"
+        self.characters += len(name) + len(orjson.dumps(value["input"]))
+        if name not in self.tool_names:
+            allowed = ", ".join(sorted(self.tool_names)) or "none (the record has no toolConfig)"
             findings.append(
                 (Code.TOOL_NAME_UNKNOWN, f"{path}.name", f"tool {name!r} is not in toolConfig; defined: {allowed}")
             )
-        if tool_id in tool_ids:
+        if tool_id in self.tool_ids:
             findings.append((Code.TOOL_ID_DUPLICATE, f"{path}.toolUseId", f"toolUseId {tool_id!r} is used twice"))
-        tool_ids.add(tool_id)
+        self.tool_ids.add(tool_id)
 
-    def _check_tool_result(
-        self, value: Any, role: Any, path: str, tally: _Tally, tool_ids: set[str], findings: list[Finding]
-    ) -> None:
+    def tool_result(self, value: Any, role: Any, path: str) -> None:
+        findings = self.findings
         if role != "user":
             findings.append((Code.TOOL_BLOCK_WRONG_ROLE, path, "toolResult is only allowed in user turns"))
         tool_id = value.get("toolUseId") if isinstance(value, dict) else None
@@ -494,27 +505,18 @@ class RecordChecker:
                 )
             )
             return
-        if tool_id not in tool_ids:
+        if tool_id not in self.tool_ids:
             findings.append(
                 (Code.TOOL_RESULT_UNMATCHED, f"{path}.toolUseId", f"toolUseId {tool_id!r} matches no earlier toolUse")
             )
-        tally.characters += len(orjson.dumps(content))
+        self.characters += len(orjson.dumps(content))
 
     # -- DPO ----------------------------------------------------------------------------------------------------
 
-    def _check_candidates(
-        self,
-        message: dict[str, Any],
-        index: int,
-        last: int,
-        path: str,
-        tally: _Tally,
-        sizes: _CandidateSizes,
-        scan: bool,
-        findings: list[Finding],
-    ) -> None:
+    def candidates(self, message: dict[str, Any], is_last: bool, path: str) -> None:
+        findings = self.findings
         candidates_path = f"{path}.candidates"
-        if not self._dpo:
+        if not self.checker.dpo:
             findings.append(
                 (
                     Code.CANDIDATES_IN_SFT,
@@ -523,7 +525,7 @@ class RecordChecker:
                 )
             )
             return
-        if index != last:
+        if not is_last:
             findings.append(
                 (Code.CANDIDATES_NOT_LAST, candidates_path, "only the last (assistant) turn may carry candidates")
             )
@@ -555,9 +557,11 @@ class RecordChecker:
                 )
                 continue
             labels.append(candidate.get("preferenceLabel"))
-            before = tally.characters
-            self._check_candidate_content(candidate.get("content"), candidate_path, tally, scan, findings)
-            sizes.add(tally.characters - before)
+            before = self.characters
+            self.candidate_content(candidate.get("content"), candidate_path)
+            size = self.characters - before
+            self.candidate_total += size
+            self.candidate_longest = max(self.candidate_longest, size)
         if len(labels) == len(candidates) and sorted(map(str, labels)) != sorted(PREFERENCE_LABELS):
             findings.append(
                 (
@@ -568,39 +572,25 @@ class RecordChecker:
                 )
             )
 
-    def _check_candidate_content(
-        self, content: Any, path: str, tally: _Tally, scan: bool, findings: list[Finding]
-    ) -> None:
+    def candidate_content(self, content: Any, path: str) -> None:
         content_path = f"{path}.content"
         if not isinstance(content, list) or not content:
-            findings.append(
+            self.findings.append(
                 (Code.CANDIDATES_INVALID, content_path, 'a candidate needs "content": a non-empty list of text blocks')
             )
             return
         for index, block in enumerate(content):
             block_path = f"{content_path}[{index}]"
             if not isinstance(block, dict) or set(block) != {"text"}:
-                findings.append(
+                self.findings.append(
                     (Code.CANDIDATE_NOT_TEXT, block_path, 'candidate content is text only: {"text": "..."}')
                 )
                 continue
-            self._check_text(block["text"], f"{block_path}.text", tally, scan, findings)
+            self.text(block["text"], f"{block_path}.text")
 
-    def _nova2_only(self, kind: str, path: str) -> Finding:
+    def nova2_only(self, kind: str, path: str) -> Finding:
         return (
             Code.NOVA2_ONLY,
             path,
-            f"'{kind}' is only supported by Nova Lite 2.0 (model 'lite-2'), not by {self._model_label}",
+            f"'{kind}' is only supported by Nova Lite 2.0 (model 'lite-2'), not by {self.checker.model_label}",
         )
-
-
-@dataclass(slots=True)
-class _CandidateSizes:
-    """Characters of each DPO candidate, to count the prompt plus only the longest one."""
-
-    total_characters: int = 0
-    longest: int = 0
-
-    def add(self, characters: int) -> None:
-        self.total_characters += characters
-        self.longest = max(self.longest, characters)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.constructs.log_group import retained_log_group
 from stacks.lambda_code import ARCHITECTURE, RUNTIME
 from stacks.security import acknowledge
 
@@ -24,8 +24,8 @@ class FunctionSizing:
 class HouseFunction(Construct):
     """``lambdas.handlers.<handler_module>.lambda_handler`` from the shared code asset.
 
-    The function gets its own role with only its log group's write access; callers add exactly the grants the
-    handler needs (``add_to_policy``), so no managed policy and no CDK-generated wildcard ends up on it.
+    The function gets its own role with only its log group's write access; ``HandlerPermissions`` adds exactly the
+    grants the handler needs, so no managed policy and no CDK-generated wildcard ends up on it.
     """
 
     def __init__(
@@ -39,11 +39,13 @@ class HouseFunction(Construct):
         layers: list[lambda_.ILayerVersion],
         environment: Mapping[str, str],
         sizing: FunctionSizing,
-        log_retention: logs.RetentionDays,
+        log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        self.log_group = retained_log_group(
+            self, "Logs", retention_days=log_retention_days, removal_policy=removal_policy
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -75,7 +77,3 @@ class HouseFunction(Construct):
             "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource-level "
             "permissions in IAM; nothing else in this role uses Resource *.",
         )
-
-    def add_to_policy(self, *statements: iam.PolicyStatement) -> None:
-        for statement in statements:
-            self.role.add_to_principal_policy(statement)

@@ -1,7 +1,7 @@
 """Dashboard and alarms of the pipeline.
 
-The handlers emit run metrics through Powertools into namespace ``Novaft`` with one dimension, ``service`` =
-``novaft-<stage>`` (POWERTOOLS_SERVICE_NAME); see docs/architecture.md, "Metrics".
+The handlers emit run metrics through Powertools into namespace ``METRICS_NAMESPACE`` with one dimension,
+``service`` = ``service_name(stage)`` (POWERTOOLS_SERVICE_NAME); see docs/architecture.md, "Metrics".
 """
 
 from __future__ import annotations
@@ -13,19 +13,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-METRICS_NAMESPACE = "Novaft"
-RUN_METRICS = {
-    "RunsStarted": "Runs started",
-    "RunsSucceeded": "Runs succeeded",
-    "RunsFailed": "Runs failed",
-    "DatasetsInvalid": "Invalid datasets",
-}
-TRAINING_HOURS_METRIC = "TrainingHours"
+from novaft.pipeline.facts import METRIC_TRAINING_HOURS, METRICS_NAMESPACE, RUN_COUNT_METRICS, service_name
 
-
-def service_name(stage: str) -> str:
-    """The value of the ``service`` dimension (and POWERTOOLS_SERVICE_NAME) of one deployment."""
-    return f"novaft-{stage}"
+# The state machine's execution metrics are sums over 5 minutes: any one failed or timed-out execution alarms.
+ALARM_PERIOD = cdk.Duration.minutes(5)
 
 
 class PipelineMonitoring(Construct):
@@ -46,40 +37,39 @@ class PipelineMonitoring(Construct):
                 label=label,
             )
 
-        failed_executions = state_machine.metric_failed(period=cdk.Duration.minutes(5), statistic="Sum")
-        self.failed_alarm = cloudwatch.Alarm(
-            self,
-            "ExecutionsFailed",
-            alarm_description=f"novaft {stage}: a run workflow execution failed",
-            metric=failed_executions,
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.timed_out_alarm = cloudwatch.Alarm(
-            self,
-            "ExecutionsTimedOut",
-            alarm_description=f"novaft {stage}: a run workflow execution hit the state-machine timeout",
-            metric=state_machine.metric_timed_out(period=cdk.Duration.minutes(5), statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        for alarm in (self.failed_alarm, self.timed_out_alarm):
+        def any_execution_alarm(construct_id: str, what: str, metric: cloudwatch.Metric) -> cloudwatch.Alarm:
+            alarm = cloudwatch.Alarm(
+                self,
+                construct_id,
+                alarm_description=f"novaft {stage}: a run workflow execution {what}",
+                metric=metric,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
             alarm.add_alarm_action(actions.SnsAction(topic))
+            return alarm
+
+        self.failed_alarm = any_execution_alarm(
+            "ExecutionsFailed", "failed", state_machine.metric_failed(period=ALARM_PERIOD, statistic="Sum")
+        )
+        self.timed_out_alarm = any_execution_alarm(
+            "ExecutionsTimedOut",
+            "hit the state-machine timeout",
+            state_machine.metric_timed_out(period=ALARM_PERIOD, statistic="Sum"),
+        )
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=cdk.Duration.days(7))
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Runs",
-                left=[run_metric(name, label) for name, label in RUN_METRICS.items()],
+                left=[run_metric(name, label) for name, label in RUN_COUNT_METRICS.items()],
                 width=12,
             ),
             cloudwatch.GraphWidget(
                 title="Training hours (billable)",
-                left=[run_metric(TRAINING_HOURS_METRIC, "Training hours")],
+                left=[run_metric(METRIC_TRAINING_HOURS, "Training hours")],
                 width=12,
             ),
         )

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.config import NOVA_TRAINING_IMAGE_REPOSITORY, VpcConfig
+from stacks.constructs.policy_statements import list_prefix, on_prefix_objects, prefix_objects, use_data_key
 from stacks.security import acknowledge, nag_resource_label
 
 # SageMaker writes training-job logs to this one group, in streams named "<job name>/algo-<n>-<epoch>".
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+# The CloudWatch namespace of the training metrics SageMaker publishes for a job (the same text as the log group).
+TRAINING_METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+
+
+@dataclass(frozen=True)
+class TrainingNetwork:
+    """The subnets and security groups a training job runs in; its network interfaces need these ec2 grants."""
+
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
 
 
 class TrainingRole(Construct):
@@ -29,8 +41,9 @@ class TrainingRole(Construct):
         incoming_prefix: str,
         runs_prefix: str,
         image_account: str,
+        image_repository: str,
         training_job_prefix: str,
-        vpc: VpcConfig | None,
+        network: TrainingNetwork | None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -44,10 +57,10 @@ class TrainingRole(Construct):
             ),
             description="novaft training jobs (SageMaker execution role)",
         )
-        incoming_objects = datasets_bucket.arn_for_objects(f"{incoming_prefix}*")
-        run_objects = artifacts_bucket.arn_for_objects(f"{runs_prefix}*")
-        image_repository = stack.format_arn(
-            service="ecr", account=image_account, resource="repository", resource_name=NOVA_TRAINING_IMAGE_REPOSITORY
+        incoming_objects = prefix_objects(datasets_bucket, incoming_prefix)
+        run_objects = prefix_objects(artifacts_bucket, runs_prefix)
+        image_repository_arn = stack.format_arn(
+            service="ecr", account=image_account, resource="repository", resource_name=image_repository
         )
         log_group = stack.format_arn(
             service="logs",
@@ -57,35 +70,22 @@ class TrainingRole(Construct):
         )
         log_streams = f"{log_group}:log-stream:{training_job_prefix}*"
         statements = [
-            iam.PolicyStatement(
-                sid="ReadDatasets", actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[incoming_objects]
+            on_prefix_objects(
+                datasets_bucket, incoming_prefix, ["s3:GetObject", "s3:GetObjectVersion"], sid="ReadDatasets"
             ),
-            iam.PolicyStatement(
-                sid="ListDatasets",
-                actions=["s3:ListBucket"],
-                resources=[datasets_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{incoming_prefix}*"]}},
-            ),
-            iam.PolicyStatement(
+            list_prefix(datasets_bucket, incoming_prefix, sid="ListDatasets"),
+            on_prefix_objects(
+                artifacts_bucket,
+                runs_prefix,
+                ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
                 sid="ReadRecipeWriteOutput",
-                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[run_objects],
             ),
-            iam.PolicyStatement(
-                sid="ListRunArtifacts",
-                actions=["s3:ListBucket"],
-                resources=[artifacts_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{runs_prefix}*"]}},
-            ),
-            iam.PolicyStatement(
-                sid="UseDataKey",
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                resources=[key.key_arn],
-            ),
+            list_prefix(artifacts_bucket, runs_prefix, sid="ListRunArtifacts"),
+            use_data_key(key, sid="UseDataKey"),
             iam.PolicyStatement(
                 sid="PullNovaImages",
                 actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                resources=[image_repository],
+                resources=[image_repository_arn],
             ),
             iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
             iam.PolicyStatement(
@@ -100,20 +100,20 @@ class TrainingRole(Construct):
                 sid="TrainingMetrics",
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}},
+                conditions={"StringEquals": {"cloudwatch:namespace": TRAINING_METRICS_NAMESPACE}},
             ),
         ]
-        if vpc:
-            statements.extend(_vpc_statements(stack, vpc))
+        if network:
+            statements.extend(_network_statements(stack, network))
         policy = iam.Policy(self, "Policy", statements=statements, roles=[self.role])
 
         wildcard_bounds = {
             "AwsSolutions-IAM5[Resource::*]": (
                 "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions; "
-                "PutMetricData is bounded by a cloudwatch:namespace condition to /aws/sagemaker/TrainingJobs"
+                f"PutMetricData is bounded by a cloudwatch:namespace condition to {TRAINING_METRICS_NAMESPACE}"
                 + (
                     "; the ec2:Describe* calls a VPC training job makes have no resource-level permissions"
-                    if vpc
+                    if network
                     else ""
                 )
             ),
@@ -130,7 +130,7 @@ class TrainingRole(Construct):
         }
         for finding, reason in wildcard_bounds.items():
             acknowledge(policy, finding, reason)
-        if vpc:
+        if network:
             network_interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
             acknowledge(
                 policy,
@@ -140,11 +140,13 @@ class TrainingRole(Construct):
             )
 
 
-def _vpc_statements(stack: cdk.Stack, vpc: VpcConfig) -> list[iam.PolicyStatement]:
-    subnets = [stack.format_arn(service="ec2", resource="subnet", resource_name=subnet) for subnet in vpc.subnet_ids]
+def _network_statements(stack: cdk.Stack, network: TrainingNetwork) -> list[iam.PolicyStatement]:
+    subnets = [
+        stack.format_arn(service="ec2", resource="subnet", resource_name=subnet) for subnet in network.subnet_ids
+    ]
     groups = [
         stack.format_arn(service="ec2", resource="security-group", resource_name=group)
-        for group in vpc.security_group_ids
+        for group in network.security_group_ids
     ]
     interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
     return [

@@ -1,5 +1,5 @@
 """The run state machine with its log group, plus the two EventBridge rules around it: start on upload, clean up
-on abort or timeout."""
+when an execution ends early (aborted, timed out or failed)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from novaft.pipeline.facts import STOP_RULE_EXECUTION_STATUSES
+from stacks.constructs.log_group import retained_log_group
 from stacks.security import acknowledge, nag_resource_label
 
 # A run starts on a .jsonl object under the incoming prefix (docs/architecture.md, "Trigger contract"). EventBridge
@@ -35,11 +36,11 @@ def upload_event_pattern(bucket_name: str, incoming_prefix: str) -> events.Event
 
 def execution_ended_early_pattern(state_machine_arn: str) -> events.EventPattern:
     # FAILED too: a failure the workflow cannot catch (States.Runtime) or a polling failure must not leave a training
-    # job running; stop_run only stops the job when the run's outcome is already recorded.
+    # job running; stop_run leaves a run whose outcome is already recorded as it is.
     return events.EventPattern(
         source=["aws.states"],
         detail_type=["Step Functions Execution Status Change"],
-        detail={"status": ["ABORTED", "TIMED_OUT", "FAILED"], "stateMachineArn": [state_machine_arn]},
+        detail={"status": list(STOP_RULE_EXECUTION_STATUSES), "stateMachineArn": [state_machine_arn]},
     )
 
 
@@ -57,11 +58,14 @@ class RunWorkflow(Construct):
         key: kms.IKey,
         invoked_functions: list[lambda_.IFunction],
         training_job_arn_pattern: str,
-        log_retention: logs.RetentionDays,
+        training_job_prefix: str,
+        log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        self.log_group = retained_log_group(
+            self, "Logs", retention_days=log_retention_days, removal_policy=removal_policy
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -84,21 +88,25 @@ class RunWorkflow(Construct):
             event_pattern=upload_event_pattern(datasets_bucket.bucket_name, incoming_prefix),
             targets=[targets.SfnStateMachine(self.state_machine)],
         )
+        # The construct id predates the FAILED status; it stays so the deployed rule is not replaced.
         self.ended_early_rule = events.Rule(
             self,
             "StopOnAbortOrTimeout",
-            description="Stop the training job of a novaft run whose execution was aborted or timed out",
+            description="Stop the training job of a novaft run whose execution was aborted, timed out or failed",
             event_pattern=execution_ended_early_pattern(self.state_machine.state_machine_arn),
             targets=[targets.LambdaFunction(stop_run, retry_attempts=4)],
         )
-        self._acknowledge_generated_policy(invoked_functions, training_job_arn_pattern)
+        self._acknowledge_generated_policy(invoked_functions, training_job_arn_pattern, training_job_prefix)
 
-    def _acknowledge_generated_policy(self, invoked_functions: list[lambda_.IFunction], training_jobs: str) -> None:
+    def _acknowledge_generated_policy(
+        self, invoked_functions: list[lambda_.IFunction], training_jobs: str, training_job_prefix: str
+    ) -> None:
         role = self.state_machine.role
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::{nag_resource_label(self, training_jobs)}]",
-            "DescribeTrainingJob and StopTrainingJob on training jobs named novaft-* only; names are generated per run",
+            f"DescribeTrainingJob and StopTrainingJob on training jobs named {training_job_prefix}* only; names are "
+            "generated per run",
         )
         acknowledge(
             role,

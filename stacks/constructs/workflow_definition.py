@@ -13,9 +13,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-# Terminal and non-terminal values of DescribeTrainingJob's TrainingJobStatus (botocore sagemaker model).
-TERMINAL_TRAINING_STATUSES = ("Completed", "Failed", "Stopped")
+from novaft.pipeline.facts import STATUS_COMPLETED, STATUS_STOPPED, TERMINAL_TRAINING_STATUSES
+
+# Non-terminal values of DescribeTrainingJob's TrainingJobStatus (botocore sagemaker model); the terminal ones are
+# facts.TERMINAL_TRAINING_STATUSES, sorted so the synthesized Choice never changes between runs.
 RUNNING_TRAINING_STATUSES = ("InProgress", "Stopping")
+ALL_ERRORS = ["States.ALL"]
 
 # Errors a Lambda task retries, beyond the service errors CDK adds (Lambda.ServiceException, ...AWSLambdaException,
 # ...SdkClientException, ...ClientExecutionTimeoutException).
@@ -46,6 +49,18 @@ class WorkflowFunctions:
 class PollingBounds:
     interval: cdk.Duration
     max_polls: int
+
+
+@dataclass(frozen=True)
+class CatchTo:
+    """Where a task goes on any error, and where in the state the error is kept."""
+
+    target: sfn.IChainable
+    result_path: str
+
+    def attach(self, task: sfn.TaskStateBase) -> sfn.TaskStateBase:
+        task.add_catch(self.target, errors=ALL_ERRORS, result_path=self.result_path)
+        return task
 
 
 @dataclass(frozen=True)
@@ -83,7 +98,7 @@ class WorkflowDefinition(Construct):
 
         run_failed = sfn.Fail(self, "RunFailed", error_path="$.failure.Error", cause_path="$.failure.Cause")
         notify_failure = self._publish("NotifyFailure", topic, subject="$.record.subject", message="$.record.message")
-        notify_failure.add_catch(run_failed, errors=["States.ALL"], result_path="$.notification_error")
+        CatchTo(run_failed, "$.notification_error").attach(notify_failure)
         notify_failure.next(run_failed)
         # Used when there is no run record to write (registration failed) or writing it failed.
         notify_unrecorded = tasks.SnsPublish(
@@ -101,7 +116,7 @@ class WorkflowDefinition(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         notify_unrecorded.add_retry(errors=SNS_TRANSIENT_ERRORS, max_attempts=3, backoff_rate=2)
-        notify_unrecorded.add_catch(run_failed, errors=["States.ALL"], result_path="$.notification_error")
+        CatchTo(run_failed, "$.notification_error").attach(notify_unrecorded)
         notify_unrecorded.next(run_failed)
 
         record_failure = self._invoke(
@@ -109,41 +124,35 @@ class WorkflowDefinition(Construct):
             functions.record_result,
             {"run.$": "$.run", "failure.$": "$.failure"},
             result_path="$.record",
+            on_error=CatchTo(notify_unrecorded, "$.record_error"),
         )
-        record_failure.add_catch(notify_unrecorded, errors=["States.ALL"], result_path="$.record_error")
         record_failure.next(notify_failure)
-
-        def on_failure(task: sfn.TaskStateBase) -> sfn.TaskStateBase:
-            task.add_catch(record_failure, errors=["States.ALL"], result_path="$.failure")
-            return task
+        fail_run = CatchTo(record_failure, "$.failure")
 
         register = self._invoke(
             "RegisterRun",
             functions.register_run,
             {"event.$": "$", "execution_arn.$": "$$.Execution.Id"},
             result_path="$.run",
+            # No run record exists yet, so registration failures skip RecordFailure (its payload needs $.run).
+            on_error=CatchTo(notify_unrecorded, "$.failure"),
         )
-        # No run record exists yet, so registration failures skip RecordFailure (its payload needs $.run).
-        register.add_catch(notify_unrecorded, errors=["States.ALL"], result_path="$.failure")
-
-        validate = on_failure(
-            self._invoke("ValidateDataset", functions.validate_dataset, "$.run", result_path="$.validation")
+        validate = self._invoke(
+            "ValidateDataset", functions.validate_dataset, "$.run", result_path="$.validation", on_error=fail_run
         )
-        render = on_failure(
-            self._invoke(
-                "RenderRecipe",
-                functions.render_recipe,
-                {"run.$": "$.run", "validation.$": "$.validation"},
-                result_path="$.plan",
-            )
+        render = self._invoke(
+            "RenderRecipe",
+            functions.render_recipe,
+            {"run.$": "$.run", "validation.$": "$.validation"},
+            result_path="$.plan",
+            on_error=fail_run,
         )
-        start = on_failure(
-            self._invoke(
-                "StartTraining",
-                functions.start_training,
-                {"run.$": "$.run", "request.$": "$.plan.request"},
-                result_path="$.training",
-            )
+        start = self._invoke(
+            "StartTraining",
+            functions.start_training,
+            {"run.$": "$.run", "request.$": "$.plan.request"},
+            result_path="$.training",
+            on_error=fail_run,
         )
         start.add_retry(
             errors=[SAGEMAKER_THROTTLED],
@@ -163,7 +172,7 @@ class WorkflowDefinition(Construct):
 
         init_polls = sfn.Pass(self, "InitPolls", result=sfn.Result.from_object({"count": 0}), result_path="$.polls")
         wait = sfn.Wait(self, "WaitForTraining", time=sfn.WaitTime.duration(polling.interval))
-        describe = on_failure(
+        describe = fail_run.attach(
             tasks.CallAwsService(
                 self,
                 "DescribeTrainingJob",
@@ -216,7 +225,7 @@ class WorkflowDefinition(Construct):
             result_path="$.failure",
         )
         # A failed stop still ends as TrainingTimedOut; the stop error stays visible in $.stop_error.
-        stop_timed_out.add_catch(timed_out, errors=["States.ALL"], result_path="$.stop_error")
+        CatchTo(timed_out, "$.stop_error").attach(stop_timed_out)
         stop_timed_out.next(timed_out)
         timed_out.next(record_failure)
         unexpected_status = sfn.Pass(
@@ -231,26 +240,25 @@ class WorkflowDefinition(Construct):
         )
         unexpected_status.next(record_failure)
 
-        record = on_failure(
-            self._invoke(
-                "RecordResult",
-                functions.record_result,
-                {"run.$": "$.run", "training.$": "$.training"},
-                result_path="$.record",
-            )
+        record = self._invoke(
+            "RecordResult",
+            functions.record_result,
+            {"run.$": "$.run", "training.$": "$.training"},
+            result_path="$.record",
+            on_error=fail_run,
         )
         notify_result = self._publish("NotifyResult", topic, subject="$.record.subject", message="$.record.message")
         result_status = (
             sfn.Choice(self, "ResultStatus")
-            .when(sfn.Condition.string_equals("$.record.status", "Completed"), sfn.Succeed(self, "RunSucceeded"))
+            .when(sfn.Condition.string_equals("$.record.status", STATUS_COMPLETED), sfn.Succeed(self, "RunSucceeded"))
             .when(
-                sfn.Condition.string_equals("$.record.status", "Stopped"),
+                sfn.Condition.string_equals("$.record.status", STATUS_STOPPED),
                 sfn.Fail(self, "TrainingStopped", error="TrainingStopped", cause_path="$.record.message"),
             )
             .otherwise(sfn.Fail(self, "TrainingFailed", error="TrainingFailed", cause_path="$.record.message"))
         )
         # The result is already recorded; a lost notification must not turn a finished run into a failed one.
-        notify_result.add_catch(result_status, errors=["States.ALL"], result_path="$.notification_error")
+        CatchTo(result_status, "$.notification_error").attach(notify_result)
 
         still_running = sfn.Condition.or_(
             *(sfn.Condition.string_equals("$.job.status", s) for s in RUNNING_TRAINING_STATUSES)
@@ -259,7 +267,7 @@ class WorkflowDefinition(Construct):
             sfn.Choice(self, "TrainingStatus")
             .when(
                 sfn.Condition.or_(
-                    *(sfn.Condition.string_equals("$.job.status", s) for s in TERMINAL_TRAINING_STATUSES)
+                    *(sfn.Condition.string_equals("$.job.status", s) for s in sorted(TERMINAL_TRAINING_STATUSES))
                 ),
                 record,
             )
@@ -293,7 +301,13 @@ class WorkflowDefinition(Construct):
         self.start: sfn.IChainable = register
 
     def _invoke(
-        self, name: str, function: lambda_.IFunction, payload: dict[str, str] | str, *, result_path: str
+        self,
+        name: str,
+        function: lambda_.IFunction,
+        payload: dict[str, str] | str,
+        *,
+        result_path: str,
+        on_error: CatchTo,
     ) -> tasks.LambdaInvoke:
         # A path payload becomes InputPath: with payload_response_only, CDK would write it as a string "Parameters",
         # which Step Functions rejects (Parameters must be an object).
@@ -317,6 +331,7 @@ class WorkflowDefinition(Construct):
             backoff_rate=2,
             jitter_strategy=sfn.JitterType.FULL,
         )
+        on_error.attach(task)
         return task
 
     def _publish(self, name: str, topic: sns.ITopic, *, subject: str, message: str) -> tasks.SnsPublish:

@@ -16,13 +16,15 @@ import boto3
 import pytest
 
 from novaft.cli import main
+from novaft.local.assembly import LOCAL_STAGE
 from novaft.local.training import TrainingOutcome
+from novaft.pipeline import facts
 from tests.e2e.conftest import SAMPLES, DeployedPipeline
 
 pytestmark = pytest.mark.e2e
 
 # The local stage deploys as Novaft-local-Pipeline (docs/architecture.md, local emulated run).
-STAGE = ["--stage", "local"]
+STAGE = ["--stage", LOCAL_STAGE]
 FAST_WAIT = ["--interval", "0.2"]
 SFT_VALID = SAMPLES / "sft-valid.jsonl"
 SFT_BROKEN = SAMPLES / "sft-broken.jsonl"
@@ -69,7 +71,7 @@ def _wait_until(condition: Callable[[], bool], what: str, timeout_seconds: float
 
 
 def test_stack_publishes_the_default_job(pipeline: DeployedPipeline) -> None:
-    default_job = json.loads(pipeline.outputs["DefaultJob"])
+    default_job = json.loads(pipeline.outputs[facts.OUTPUT_DEFAULT_JOB])
 
     assert (default_job["model"], default_job["method"], default_job["peft"]) == ("micro", "sft", "lora")
 
@@ -84,7 +86,7 @@ def test_submit_and_wait_then_status_runs_and_report(
     assert "skipped the local check" not in submitted.out
     lines = submitted.out.splitlines()
     uploaded = next(index for index, line in enumerate(lines) if line.startswith("uploaded "))
-    assert lines[uploaded].endswith("/incoming/cli-happy/train.jsonl")
+    assert lines[uploaded].endswith(f"/{facts.DEFAULT_INCOMING_PREFIX}cli-happy/{facts.TRAIN_FILE}")
     progress = [line for line in lines if "  workflow " in line]
     assert len(progress) >= 2, submitted.out
     assert "training InProgress" in submitted.out
@@ -92,7 +94,7 @@ def test_submit_and_wait_then_status_runs_and_report(
 
     status = novaft("status", "cli-happy", *STAGE)
     assert status.code == 0, status.err
-    assert _field(status.out, "status") == "Completed"
+    assert _field(status.out, "status") == facts.STATUS_COMPLETED
     assert _field(status.out, "workflow") == "SUCCEEDED, ended in state RunSucceeded"
     assert _field(status.out, "training").startswith("Completed / Completed  (job novaft-cli-happy-")
     assert _field(status.out, "checkpoint").startswith("s3://customer-escrow-")
@@ -118,7 +120,9 @@ def test_submit_of_invalid_data_uploads_nothing(pipeline: DeployedPipeline, nova
 
     assert result.code == 1
     assert "nothing uploaded" in result.out
-    assert _keys_under(pipeline.outputs["DatasetsBucketName"], "incoming/cli-broken") == []
+    assert (
+        _keys_under(pipeline.outputs[facts.OUTPUT_DATASETS_BUCKET], f"{facts.DEFAULT_INCOMING_PREFIX}cli-broken") == []
+    )
     assert pipeline.runs_named("cli-broken") == []
 
 
@@ -139,10 +143,10 @@ def test_report_and_status_of_data_the_pipeline_rejected(
     error_lines = [line.split()[0] for line in report.out.splitlines() if line.strip().startswith("train:")]
     assert {"train:2", "train:3", "train:4", "train:5"} <= set(error_lines), report.out
     assert status.code == 0, status.err
-    assert _field(status.out, "status") == "DatasetInvalid"
-    assert _field(status.out, "failure").startswith("DatasetInvalid")
+    assert _field(status.out, "status") == facts.STATUS_DATASET_INVALID
+    assert _field(status.out, "failure").startswith(facts.STATUS_DATASET_INVALID)
     assert _field(status.out, "workflow") == "FAILED, ended in state RunFailed"
-    assert _field(status.out, "training").startswith("not started")
+    assert _field(status.out, "training") == "not started"
 
 
 def test_cancel_mid_training_stops_job_and_execution(
@@ -155,7 +159,7 @@ def test_cancel_mid_training_stops_job_and_execution(
     submitted = novaft("submit", str(SFT_VALID), "--job", str(job), "--run", "cli-cancel", *STAGE)
     assert submitted.code == 0, submitted.out + submitted.err
     keys = [line.rsplit("/", 1)[-1] for line in submitted.out.splitlines() if line.startswith("uploaded ")]
-    assert keys == ["job.yaml", "train.jsonl"]
+    assert keys == [facts.JOB_FILE, facts.TRAIN_FILE]
     _wait_until(lambda: pipeline.training_jobs_containing("cli-cancel") != [], "the training job to start")
 
     cancelled = novaft("cancel", "cli-cancel", *FAST_WAIT, "--timeout", "20", *STAGE)
@@ -192,7 +196,7 @@ def test_lookups_that_find_nothing_fail_with_one_line(
 ) -> None:
     result = novaft(*args)
 
-    assert result.code == 2
+    assert result.code == facts.ExitCode.USAGE
     assert result.out == ""
     assert result.err.count("\n") == 1 and result.err.startswith("novaft: "), result.err
     assert expected in result.err

@@ -8,6 +8,16 @@ from typing import Any
 import pytest
 
 from lambdas.handlers import record_result, start_training
+from novaft.pipeline.facts import (
+    METRIC_RUNS_SUCCEEDED,
+    METRIC_TRAINING_HOURS,
+    RECORD_TYPE_RUN,
+    RUN_JSON_FILE,
+    STATUS_DATASET_INVALID,
+    STATUS_REGISTERED,
+    STATUS_VALIDATING,
+    VALIDATION_REPORT_FILE,
+)
 from tests.handlers.conftest import ARTIFACTS_BUCKET, Aws, FakeLambdaContext, load_event
 from tests.handlers.sagemaker_control import billable_seconds, set_job_status
 
@@ -30,7 +40,13 @@ def _manifest_archive(fields: dict[str, Any]) -> bytes:
 
 def _started_run(aws: Aws, context: FakeLambdaContext) -> None:
     aws.put_item(
-        {"run_id": RUN_ID, "record_type": "run", "status": "Registered", "execution_arn": EXECUTION, "created_at": "t"}
+        {
+            "run_id": RUN_ID,
+            "record_type": RECORD_TYPE_RUN,
+            "status": STATUS_REGISTERED,
+            "execution_arn": EXECUTION,
+            "created_at": "t",
+        }
     )
     start_training.lambda_handler(load_event("start_training.json"), context)
 
@@ -65,7 +81,7 @@ def test_record_result_finished_job(
         record = record_result.lambda_handler(load_event("record_result_finished.json"), lambda_context)
 
     assert record["status"] == expected_status
-    assert record["run_json_s3_uri"] == f"s3://{ARTIFACTS_BUCKET}/{PREFIX}run.json"
+    assert record["run_json_s3_uri"] == f"s3://{ARTIFACTS_BUCKET}/{PREFIX}{RUN_JSON_FILE}"
     assert expected_status in record["subject"] and "demo" in record["subject"]
     for part in message_parts:
         assert part in record["message"]
@@ -74,12 +90,12 @@ def test_record_result_finished_job(
     assert item["status"] == expected_status
     assert item["billable_seconds"] == 3600
     assert (item.get("checkpoint_s3_uri") == ESCROW) is with_manifest
-    run_json = aws.read_json(ARTIFACTS_BUCKET, f"{PREFIX}run.json")
+    run_json = aws.read_json(ARTIFACTS_BUCKET, f"{PREFIX}{RUN_JSON_FILE}")
     assert run_json["status"] == expected_status and run_json["execution_arn"] == EXECUTION
     assert set(run_json["links"]) == {"training_job", "training_logs", "execution"}
     emitted = capsys.readouterr().out
-    assert '"TrainingHours"' in emitted  # 3600 s x 1 instance
-    assert ('"RunsSucceeded"' in emitted) is (expected_status == "Completed")
+    assert f'"{METRIC_TRAINING_HOURS}"' in emitted  # 3600 s x 1 instance
+    assert (f'"{METRIC_RUNS_SUCCEEDED}"' in emitted) is (expected_status == "Completed")
 
 
 @pytest.mark.parametrize(
@@ -94,12 +110,12 @@ def test_record_result_finished_job(
 def test_record_result_failure(
     aws: Aws, lambda_context: FakeLambdaContext, failure: dict[str, Any], expected_status: str, message_part: str
 ) -> None:
-    report_uri = f"s3://{ARTIFACTS_BUCKET}/{PREFIX}validation-report.json"
+    report_uri = f"s3://{ARTIFACTS_BUCKET}/{PREFIX}{VALIDATION_REPORT_FILE}"
     aws.put_item(
         {
             "run_id": RUN_ID,
-            "record_type": "run",
-            "status": "Validating",
+            "record_type": RECORD_TYPE_RUN,
+            "status": STATUS_VALIDATING,
             "execution_arn": EXECUTION,
             "report_s3_uri": report_uri,
         }
@@ -115,13 +131,13 @@ def test_record_result_failure(
     assert report_uri in record["message"]
     item = aws.item(RUN_ID)
     assert (item["status"], item["failure_error"]) == (expected_status, failure["Error"])
-    assert aws.read_json(ARTIFACTS_BUCKET, f"{PREFIX}run.json")["failure_error"] == failure["Error"]
+    assert aws.read_json(ARTIFACTS_BUCKET, f"{PREFIX}{RUN_JSON_FILE}")["failure_error"] == failure["Error"]
 
 
 def test_record_result_failure_before_the_item_exists_still_writes_run_json(
     aws: Aws, lambda_context: FakeLambdaContext
 ) -> None:
     record = record_result.lambda_handler(load_event("record_result_failure.json"), lambda_context)
-    assert record["status"] == "DatasetInvalid"
-    assert aws.read_json(ARTIFACTS_BUCKET, f"{PREFIX}run.json")["run_id"] == RUN_ID
+    assert record["status"] == STATUS_DATASET_INVALID
+    assert aws.read_json(ARTIFACTS_BUCKET, f"{PREFIX}{RUN_JSON_FILE}")["run_id"] == RUN_ID
     assert aws.item(RUN_ID) == {}  # no half item is created

@@ -5,6 +5,7 @@ import copy
 import pytest
 
 from lambdas.handlers import register_run
+from novaft.pipeline.facts import STATUS_REGISTERED
 from tests.handlers.conftest import ARTIFACTS_BUCKET, DATASETS_BUCKET, Aws, FakeLambdaContext, load_event
 
 
@@ -47,7 +48,7 @@ def test_register_run_records_a_new_run(
     assert run["artifacts_prefix"] == f"runs/{run['run_id']}/"
     assert run["training_job_name"].startswith("novaft-")
     item = aws.item(run["run_id"])
-    assert item["status"] == "Registered"
+    assert item["status"] == STATUS_REGISTERED
     assert item["record_type"] == "run"
     assert item["execution_arn"] == event["execution_arn"]
     assert item["created_at"].endswith("Z")

@@ -7,6 +7,7 @@ from botocore.validate import validate_parameters
 
 from lambdas.handlers import render_recipe
 from novaft.pipeline.errors import JobSpecInvalid
+from novaft.pipeline.facts import PLAN_FILE, RECORD_TYPE_RUN, STATUS_VALIDATING
 from tests.handlers.conftest import ARTIFACTS_BUCKET, DATASETS_BUCKET, ROLE_ARN, Aws, FakeLambdaContext, load_event
 
 PREFIX = "runs/demo-cf6723e4f5d0/"
@@ -19,7 +20,14 @@ def _given(aws: Aws, *, job_yaml: str | None = None, validation: bool = False) -
         aws.s3.put_object(Bucket=DATASETS_BUCKET, Key="incoming/demo/job.yaml", Body=job_yaml.encode())
     if validation:
         event["run"]["dataset"]["validation_key"] = "incoming/demo/validation.jsonl"
-    aws.put_item({"run_id": event["run"]["run_id"], "record_type": "run", "status": "Validating", "execution_arn": "a"})
+    aws.put_item(
+        {
+            "run_id": event["run"]["run_id"],
+            "record_type": RECORD_TYPE_RUN,
+            "status": STATUS_VALIDATING,
+            "execution_arn": "a",
+        }
+    )
     return event
 
 
@@ -56,7 +64,7 @@ def test_render_recipe_writes_recipe_plan_and_a_valid_request(
     validate_parameters(request, _input_shape(aws).input_shape)  # raises on any shape error
     assert plan["training_job_name"] == request["TrainingJobName"] == event["run"]["training_job_name"]
     assert plan["recipe_s3_uri"] == f"s3://{ARTIFACTS_BUCKET}/{PREFIX}recipe/recipe.yaml"
-    assert plan["plan_s3_uri"] == f"s3://{ARTIFACTS_BUCKET}/{PREFIX}plan.json"
+    assert plan["plan_s3_uri"] == f"s3://{ARTIFACTS_BUCKET}/{PREFIX}{PLAN_FILE}"
     assert request["RoleArn"] == ROLE_ARN
     assert request["ResourceConfig"]["InstanceType"] == instance_type
     assert [channel["ChannelName"] for channel in request["InputDataConfig"]] == channels
@@ -67,7 +75,7 @@ def test_render_recipe_writes_recipe_plan_and_a_valid_request(
         aws.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key=f"{PREFIX}recipe/recipe.yaml")["Body"].read()
     )
     assert recipe["run"]["replicas"] == request["ResourceConfig"]["InstanceCount"]
-    saved = aws.read_json(ARTIFACTS_BUCKET, f"{PREFIX}plan.json")
+    saved = aws.read_json(ARTIFACTS_BUCKET, f"{PREFIX}{PLAN_FILE}")
     assert saved["request"] == request
     assert saved["estimate"] == plan["estimate"]
     assert aws.item(event["run"]["run_id"])["plan_s3_uri"] == plan["plan_s3_uri"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from novaft.aws.s3_objects import object_exists
+from novaft.aws.s3_objects import S3Objects
 from tests.handlers.conftest import DATASETS_BUCKET, Aws
 
 
@@ -21,4 +21,4 @@ from tests.handlers.conftest import DATASETS_BUCKET, Aws
 def test_object_exists_is_exact(aws: Aws, stored: list[str], asked: str, exists: bool) -> None:
     for key in stored:
         aws.s3.put_object(Bucket=DATASETS_BUCKET, Key=key, Body=b"x")
-    assert object_exists(DATASETS_BUCKET, asked) is exists
+    assert S3Objects(aws.s3).exists(DATASETS_BUCKET, asked) is exists

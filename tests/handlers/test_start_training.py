@@ -8,12 +8,15 @@ from botocore.exceptions import ClientError
 
 from lambdas.handlers import start_training
 from novaft.pipeline.errors import SageMakerCapacityError, SageMakerThrottled, TrainingJobConflict
+from novaft.pipeline.facts import RECORD_TYPE_RUN, STATUS_REGISTERED, STATUS_TRAINING
 from tests.handlers.conftest import Aws, FakeLambdaContext, load_event
 
 
 def _registered(aws: Aws, event: dict[str, Any]) -> str:
     run_id = str(event["run"]["run_id"])
-    aws.put_item({"run_id": run_id, "record_type": "run", "status": "Registered", "execution_arn": "arn:exec"})
+    aws.put_item(
+        {"run_id": run_id, "record_type": RECORD_TYPE_RUN, "status": STATUS_REGISTERED, "execution_arn": "arn:exec"}
+    )
     return run_id
 
 
@@ -27,7 +30,7 @@ def test_start_training_creates_the_job(aws: Aws, lambda_context: FakeLambdaCont
     assert started["training_job_arn"].endswith(f"training-job/{started['training_job_name']}")
     assert started["already_started"] is False
     assert aws.sagemaker.describe_training_job(TrainingJobName=started["training_job_name"])["RoleArn"]
-    assert aws.item(run_id)["status"] == "Training"
+    assert aws.item(run_id)["status"] == STATUS_TRAINING
 
 
 def _client_error(code: str, message: str) -> ClientError:

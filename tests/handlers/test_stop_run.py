@@ -4,6 +4,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lambdas.handlers import start_training, stop_run
+from novaft.pipeline.facts import RECORD_TYPE_RUN, STATUS_COMPLETED, STATUS_FAILED, STATUS_REGISTERED, STATUS_STOPPED
 from tests.handlers.conftest import Aws, FakeLambdaContext, load_event
 from tests.handlers.sagemaker_control import set_job_status, stop_calls
 
@@ -17,8 +18,8 @@ def _registered(aws: Aws) -> None:
         {
             "run_id": RUN_ID,
             "run_name": "demo",
-            "record_type": "run",
-            "status": "Registered",
+            "record_type": RECORD_TYPE_RUN,
+            "status": STATUS_REGISTERED,
             "execution_arn": EXECUTION,
             "training_job_name": JOB,
             "dataset": {"bucket": "novaft-dev-datasets", "train_key": "incoming/demo/train.jsonl"},
@@ -58,8 +59,13 @@ def test_stop_run_stops_a_running_job_and_records_stopped(
         result = stop_run.lambda_handler(load_event("stop_run.json"), lambda_context)
 
     assert stop.called is expect_stop_call
-    assert result == {"run_found": True, "run_id": RUN_ID, "training_job_stopped": expect_stopped, "status": "Stopped"}
-    assert aws.item(RUN_ID)["status"] == "Stopped"
+    assert result == {
+        "run_found": True,
+        "run_id": RUN_ID,
+        "training_job_stopped": expect_stopped,
+        "status": STATUS_STOPPED,
+    }
+    assert aws.item(RUN_ID)["status"] == STATUS_STOPPED
     [note] = aws.notifications()
     assert note["Subject"] == "novaft dev: run demo Stopped"
     assert "ABORTED" in note["Message"]
@@ -73,7 +79,7 @@ def test_stop_run_before_training_started_stops_nothing(aws: Aws, lambda_context
 
     assert not stop.called
     assert result["training_job_stopped"] is False
-    assert aws.item(RUN_ID)["status"] == "Stopped"
+    assert aws.item(RUN_ID)["status"] == STATUS_STOPPED
 
 
 def test_stop_run_for_an_execution_without_a_run_does_nothing(aws: Aws, lambda_context: FakeLambdaContext) -> None:
@@ -83,7 +89,7 @@ def test_stop_run_for_an_execution_without_a_run_does_nothing(aws: Aws, lambda_c
     assert aws.notifications() == []
 
 
-@pytest.mark.parametrize("final_status", ["Completed", "Failed", "DatasetInvalid", "Stopped"])
+@pytest.mark.parametrize("final_status", [STATUS_COMPLETED, "Failed", "DatasetInvalid", "Stopped"])
 def test_stop_run_keeps_an_outcome_already_recorded(
     aws: Aws, lambda_context: FakeLambdaContext, final_status: str
 ) -> None:
@@ -108,7 +114,7 @@ def test_stop_run_stops_a_job_left_running_under_a_recorded_outcome(
     _registered(aws)
     start_training.lambda_handler(load_event("start_training.json"), lambda_context)
     set_job_status(JOB, "InProgress")
-    aws.put_item({**aws.item(RUN_ID), "status": "Failed"})
+    aws.put_item({**aws.item(RUN_ID), "status": STATUS_FAILED})
     event = load_event("stop_run.json")
     event["detail"]["status"] = "FAILED"
 
@@ -117,8 +123,8 @@ def test_stop_run_stops_a_job_left_running_under_a_recorded_outcome(
 
     # Then the job is stopped, and the recorded outcome and its notification stand as they were
     assert stop.called
-    assert result == {"run_found": True, "run_id": RUN_ID, "training_job_stopped": True, "status": "Failed"}
-    assert aws.item(RUN_ID)["status"] == "Failed"
+    assert result == {"run_found": True, "run_id": RUN_ID, "training_job_stopped": True, "status": STATUS_FAILED}
+    assert aws.item(RUN_ID)["status"] == STATUS_FAILED
     assert aws.notifications() == []
 
 
@@ -136,7 +142,7 @@ def test_stop_run_records_an_execution_failed_outside_the_workflow_as_failed(
         result = stop_run.lambda_handler(event, lambda_context)
 
     assert stop.called
-    assert result["status"] == "Failed"
+    assert result["status"] == STATUS_FAILED
     item = aws.item(RUN_ID)
     assert (item["status"], item["failure_error"]) == ("Failed", "ExecutionFailed")
     [note] = aws.notifications()

@@ -4,6 +4,7 @@ import pytest
 
 from lambdas.handlers import validate_dataset
 from novaft.pipeline.errors import DatasetInvalid, JobSpecInvalid
+from novaft.pipeline.facts import RECORD_TYPE_RUN, STATUS_REGISTERED
 from tests.handlers.conftest import ARTIFACTS_BUCKET, DATASETS_BUCKET, Aws, FakeLambdaContext, load_event
 from tests.handlers.datasets import invalid_sft, valid_sft
 
@@ -20,7 +21,9 @@ def _given_run(aws: Aws, train: bytes, *, validation: bytes | None = None, job_y
     if job_yaml is not None:
         run["dataset"]["job_key"] = "incoming/demo/job.yaml"
         aws.s3.put_object(Bucket=DATASETS_BUCKET, Key="incoming/demo/job.yaml", Body=job_yaml.encode())
-    aws.put_item({"run_id": run["run_id"], "record_type": "run", "status": "Registered", "execution_arn": "arn:e"})
+    aws.put_item(
+        {"run_id": run["run_id"], "record_type": RECORD_TYPE_RUN, "status": STATUS_REGISTERED, "execution_arn": "arn:e"}
+    )
     return run
 
 

@@ -12,7 +12,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
+from novaft.pipeline.facts import data_stack_name, pipeline_stack_name
 from stacks.app_factory import REPO_ROOT, build_app
+from stacks.config import STAGE_CONTEXT_KEY, STAGES_CONTEXT_KEY
 from stacks.layer_manifest import LAYER_REQUIREMENTS, MARKER_NAME, requirements_hash
 
 STAGE = "test"
@@ -26,10 +28,14 @@ TEST_STAGE_SETTINGS: dict[str, Any] = {
     "poll_interval_seconds": 300,
     "max_training_hours": 48,
 }
+# Every handler module of the repository (the ones defining lambda_handler): each must be deployed as a function.
+HANDLERS = sorted(
+    path.stem for path in (REPO_ROOT / "lambdas" / "handlers").glob("*.py") if "def lambda_handler(" in path.read_text()
+)
 
 
 def stage_context(**overrides: Any) -> dict[str, Any]:
-    return {"novaft:stage": STAGE, "novaft:stages": {STAGE: {**TEST_STAGE_SETTINGS, **overrides}}}
+    return {STAGE_CONTEXT_KEY: STAGE, STAGES_CONTEXT_KEY: {STAGE: {**TEST_STAGE_SETTINGS, **overrides}}}
 
 
 def make_fake_layer(directory: Path) -> Path:
@@ -57,7 +63,8 @@ class SynthesizedApp:
     pipeline: Template
 
     def template_dict(self, which: str) -> dict[str, Any]:
-        return json.loads((self.outdir / f"Novaft-{STAGE}-{which}.template.json").read_text())
+        stack_name = {"Data": data_stack_name, "Pipeline": pipeline_stack_name}[which](STAGE)
+        return json.loads((self.outdir / f"{stack_name}.template.json").read_text())
 
     @property
     def templates(self) -> dict[str, Template]:
@@ -75,8 +82,8 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
         if "ValidationFailed" not in str(error):
             raise
         pytest.fail("unacknowledged cdk-nag findings:\n" + "\n".join(nag_findings(outdir)), pytrace=False)
-    data_stack = app.node.find_child(f"Novaft-{STAGE}-Data")
-    pipeline_stack = app.node.find_child(f"Novaft-{STAGE}-Pipeline")
+    data_stack = app.node.find_child(data_stack_name(STAGE))
+    pipeline_stack = app.node.find_child(pipeline_stack_name(STAGE))
     assert isinstance(data_stack, cdk.Stack) and isinstance(pipeline_stack, cdk.Stack)
     yield SynthesizedApp(
         app=app, outdir=outdir, data=Template.from_stack(data_stack), pipeline=Template.from_stack(pipeline_stack)

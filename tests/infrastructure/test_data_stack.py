@@ -5,6 +5,14 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
+from novaft.pipeline.facts import (
+    BY_CREATED_INDEX,
+    BY_CREATED_INDEX_PARTITION_KEY,
+    BY_CREATED_INDEX_SORT_KEY,
+    BY_EXECUTION_INDEX,
+    BY_EXECUTION_INDEX_KEY,
+    RUNS_TABLE_PARTITION_KEY,
+)
 from tests.infrastructure.conftest import SynthesizedApp
 
 KMS_BUCKETS = ["DatasetsBucket", "ArtifactsBucket"]
@@ -99,7 +107,7 @@ def test_runs_table_contract(synthesized: SynthesizedApp) -> None:
     synthesized.data.has_resource_properties(
         "AWS::DynamoDB::GlobalTable",
         {
-            "KeySchema": [{"AttributeName": "run_id", "KeyType": "HASH"}],
+            "KeySchema": [{"AttributeName": RUNS_TABLE_PARTITION_KEY, "KeyType": "HASH"}],
             "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
             "Replicas": [
                 Match.object_like(
@@ -114,16 +122,16 @@ def test_runs_table_contract(synthesized: SynthesizedApp) -> None:
                 [
                     Match.object_like(
                         {
-                            "IndexName": "by_execution",
-                            "KeySchema": [{"AttributeName": "execution_arn", "KeyType": "HASH"}],
+                            "IndexName": BY_EXECUTION_INDEX,
+                            "KeySchema": [{"AttributeName": BY_EXECUTION_INDEX_KEY, "KeyType": "HASH"}],
                         }
                     ),
                     Match.object_like(
                         {
-                            "IndexName": "by_created",
+                            "IndexName": BY_CREATED_INDEX,
                             "KeySchema": [
-                                {"AttributeName": "record_type", "KeyType": "HASH"},
-                                {"AttributeName": "created_at", "KeyType": "RANGE"},
+                                {"AttributeName": BY_CREATED_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                                {"AttributeName": BY_CREATED_INDEX_SORT_KEY, "KeyType": "RANGE"},
                             ],
                         }
                     ),

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.infrastructure.conftest import SynthesizedApp
+from stacks.constructs.handler_permissions import HANDLER_GRANTS
+from tests.infrastructure.conftest import HANDLERS, SynthesizedApp
 
-# The IAM actions behind each handler's boto3 calls.
+# The IAM actions behind each handler's boto3 calls, read from the handler code. Deliberately not derived from
+# HANDLER_GRANTS: this is the independent statement of what the handlers call that the grants are checked against.
 TABLE_WITH_KEY = {"kms:Decrypt", "kms:GenerateDataKey"}  # the runs table and the buckets use the data key
 HANDLER_ACTIONS = {
     # a prefix listing per sibling file (s3:ListBucket), put_item + get_item on a duplicate.
@@ -80,7 +82,11 @@ def _allowed_actions_by_handler(synthesized: SynthesizedApp) -> dict[str, set[st
     return {handler: actions_of_role.get(role, set()) for handler, role in role_of_handler.items()}
 
 
-@pytest.mark.parametrize("handler", sorted(HANDLER_ACTIONS))
+def test_every_handler_has_its_calls_listed_and_its_grants() -> None:
+    assert sorted(HANDLER_ACTIONS) == sorted(HANDLER_GRANTS) == HANDLERS
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
 def test_role_allows_every_call_of_its_handler(synthesized: SynthesizedApp, handler: str) -> None:
     missing = HANDLER_ACTIONS[handler] - _allowed_actions_by_handler(synthesized)[handler]
     assert not missing, f"{handler} calls AWS with actions its role lacks: {sorted(missing)}"

@@ -8,10 +8,24 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from novaft.pipeline.facts import (
+    DEFAULT_INCOMING_PREFIX,
+    DEFAULT_RUNS_PREFIX,
+    METRIC_TRAINING_HOURS,
+    METRICS_NAMESPACE,
+    OUTPUT_DEFAULT_JOB,
+    OUTPUT_INCOMING_PREFIX,
+    OUTPUT_RUNS_PREFIX,
+    REQUIRED_PIPELINE_OUTPUTS,
+    RUN_COUNT_METRICS,
+    STOP_RULE_EXECUTION_STATUSES,
+    data_stack_name,
+    service_name,
+)
 from novaft.pipeline.settings import ENV_NAMES
-from tests.infrastructure.conftest import REGION, STAGE, SynthesizedApp
-
-HANDLERS = ["register_run", "validate_dataset", "render_recipe", "start_training", "record_result", "stop_run"]
+from stacks.constructs.training_role import TRAINING_METRICS_NAMESPACE
+from stacks.pipeline_stack import TRAINING_JOB_PREFIX
+from tests.infrastructure.conftest import HANDLERS, REGION, STAGE, SynthesizedApp
 
 
 def _resources(synthesized: SynthesizedApp, which: str, resource_type: str) -> dict[str, dict[str, Any]]:
@@ -48,7 +62,8 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def test_every_workflow_handler_has_a_function(synthesized: SynthesizedApp) -> None:
-    assert sorted(_functions(synthesized)) == sorted(HANDLERS)
+    assert len(HANDLERS) == 6
+    assert sorted(_functions(synthesized)) == HANDLERS
 
 
 @pytest.mark.parametrize("handler", HANDLERS)
@@ -69,12 +84,12 @@ def test_function_environment_is_the_settings_contract(synthesized: SynthesizedA
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
     }
-    assert variables["NOVAFT_STAGE"] == STAGE
-    assert variables["NOVAFT_INCOMING_PREFIX"] == "incoming/"
-    assert variables["NOVAFT_RUNS_PREFIX"] == "runs/"
-    assert json.loads(variables["NOVAFT_DEFAULT_JOB"]) == {"model": "micro", "method": "sft", "peft": "lora"}
-    assert variables["POWERTOOLS_SERVICE_NAME"] == f"novaft-{STAGE}"
-    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Novaft"
+    assert variables[ENV_NAMES["stage"]] == STAGE
+    assert variables[ENV_NAMES["incoming_prefix"]] == DEFAULT_INCOMING_PREFIX
+    assert variables[ENV_NAMES["runs_prefix"]] == DEFAULT_RUNS_PREFIX
+    assert json.loads(variables[ENV_NAMES["default_job"]]) == {"model": "micro", "method": "sft", "peft": "lora"}
+    assert variables["POWERTOOLS_SERVICE_NAME"] == service_name(STAGE)
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == METRICS_NAMESPACE
 
 
 @pytest.mark.parametrize(
@@ -123,7 +138,13 @@ ACTIONS_WITHOUT_RESOURCE_LEVEL = {
     "logs:DescribeLogGroups",
 }
 # The bounded wildcards: a prefix of a bucket, a job-name pattern, a function's versions, a log-stream pattern.
-BOUNDED_SUFFIXES = ("/incoming/*", "/runs/*", ":training-job/novaft-*", ":log-stream:novaft-*", ":*")
+BOUNDED_SUFFIXES = (
+    f"/{DEFAULT_INCOMING_PREFIX}*",
+    f"/{DEFAULT_RUNS_PREFIX}*",
+    f":training-job/{TRAINING_JOB_PREFIX}*",
+    f":log-stream:{TRAINING_JOB_PREFIX}*",
+    ":*",
+)
 
 
 def test_wildcard_resources_are_bounded(synthesized: SynthesizedApp) -> None:
@@ -143,7 +164,7 @@ def test_put_metric_data_is_limited_to_the_training_namespace(synthesized: Synth
     metric_statements = [s for _, s in _statements(synthesized) if "cloudwatch:PutMetricData" in _as_list(s["Action"])]
     assert metric_statements
     for statement in metric_statements:
-        assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}}
+        assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": TRAINING_METRICS_NAMESPACE}}
 
 
 def test_pass_role_only_to_sagemaker_for_the_training_role(synthesized: SynthesizedApp) -> None:
@@ -177,8 +198,8 @@ def test_upload_rule_pattern(synthesized: SynthesizedApp) -> None:
                 "source": ["aws.s3"],
                 "detail-type": ["Object Created"],
                 "detail": {
-                    "bucket": {"name": [{"Fn::ImportValue": f"Novaft-{STAGE}-Data-DatasetsBucketName"}]},
-                    "object": {"key": [{"wildcard": "incoming/*.jsonl"}]},
+                    "bucket": {"name": [{"Fn::ImportValue": f"{data_stack_name(STAGE)}-DatasetsBucketName"}]},
+                    "object": {"key": [{"wildcard": f"{DEFAULT_INCOMING_PREFIX}*.jsonl"}]},
                 },
             },
             "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("^WorkflowStateMachine")}})],
@@ -194,7 +215,7 @@ def test_abort_rule_invokes_stop_run(synthesized: SynthesizedApp) -> None:
                 "source": ["aws.states"],
                 "detail-type": ["Step Functions Execution Status Change"],
                 "detail": {
-                    "status": ["ABORTED", "TIMED_OUT", "FAILED"],
+                    "status": list(STOP_RULE_EXECUTION_STATUSES),
                     "stateMachineArn": [{"Ref": Match.string_like_regexp("^WorkflowStateMachine")}],
                 },
             },
@@ -218,7 +239,7 @@ def test_state_machine_logging_tracing_and_timeout(synthesized: SynthesizedApp) 
 
 def test_topic_encrypted_tls_only_with_email(synthesized: SynthesizedApp) -> None:
     synthesized.pipeline.has_resource_properties(
-        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::ImportValue": f"Novaft-{STAGE}-Data-DataKeyArn"}}
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::ImportValue": f"{data_stack_name(STAGE)}-DataKeyArn"}}
     )
     synthesized.pipeline.has_resource_properties(
         "AWS::SNS::TopicPolicy",
@@ -247,29 +268,31 @@ def test_failed_executions_alarm_notifies_the_topic(synthesized: SynthesizedApp)
     )
 
 
-@pytest.mark.parametrize("metric", ["RunsStarted", "RunsSucceeded", "RunsFailed", "DatasetsInvalid", "TrainingHours"])
+@pytest.mark.parametrize("metric", [*RUN_COUNT_METRICS, METRIC_TRAINING_HOURS])
 def test_dashboard_shows_run_metrics(synthesized: SynthesizedApp, metric: str) -> None:
     (dashboard,) = _resources(synthesized, "Pipeline", "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    assert f'\\"Novaft\\",\\"{metric}\\",\\"service\\",\\"novaft-{STAGE}\\"' in body
+    assert f'\\"{METRICS_NAMESPACE}\\",\\"{metric}\\",\\"service\\",\\"{service_name(STAGE)}\\"' in body
 
 
-@pytest.mark.parametrize(
-    "output",
-    [
-        "StateMachineArn",
-        "DatasetsBucketName",
-        "ArtifactsBucketName",
-        "RunsTableName",
-        "TopicArn",
-        "IncomingPrefix",
-        "DefaultJob",
-    ],
-)
+@pytest.mark.parametrize("output", [*REQUIRED_PIPELINE_OUTPUTS, OUTPUT_DEFAULT_JOB])
 def test_pipeline_outputs(synthesized: SynthesizedApp, output: str) -> None:
     assert output in synthesized.template_dict("Pipeline")["Outputs"]
 
 
+@pytest.mark.parametrize(
+    ("output", "env_name"), [(OUTPUT_INCOMING_PREFIX, "incoming_prefix"), (OUTPUT_RUNS_PREFIX, "runs_prefix")]
+)
+def test_prefix_outputs_are_the_prefixes_the_functions_use(
+    synthesized: SynthesizedApp, output: str, env_name: str
+) -> None:
+    value = synthesized.template_dict("Pipeline")["Outputs"][output]["Value"]
+    assert value.endswith("/")
+    assert {
+        function["Environment"]["Variables"][ENV_NAMES[env_name]] for function in _functions(synthesized).values()
+    } == {value}
+
+
 def test_default_job_output_is_the_stage_default_job(synthesized: SynthesizedApp) -> None:
-    value = synthesized.template_dict("Pipeline")["Outputs"]["DefaultJob"]["Value"]
+    value = synthesized.template_dict("Pipeline")["Outputs"][OUTPUT_DEFAULT_JOB]["Value"]
     assert json.loads(value) == {"model": "micro", "method": "sft", "peft": "lora"}

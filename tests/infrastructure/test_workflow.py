@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 
+from novaft.pipeline.facts import STATUS_COMPLETED, STATUS_FAILED, STATUS_STOPPED
 from stacks.app_factory import REPO_ROOT
 from stacks.asl import state_machine_definitions
 from stacks.constructs.workflow_definition import PollingBounds, WorkflowDefinition, WorkflowFunctions
@@ -197,9 +198,9 @@ def _choice_targets(choice: dict[str, Any], status: str) -> list[str]:
 @pytest.mark.parametrize(
     ("status", "targets"),
     [
-        ("Completed", ["RecordResult"]),
-        ("Failed", ["RecordResult"]),
-        ("Stopped", ["RecordResult"]),
+        (STATUS_COMPLETED, ["RecordResult"]),
+        (STATUS_FAILED, ["RecordResult"]),
+        (STATUS_STOPPED, ["RecordResult"]),
         ("InProgress", ["StopTimedOutTraining", "WaitForTraining"]),
         ("Stopping", ["StopTimedOutTraining", "WaitForTraining"]),
     ],
@@ -244,7 +245,7 @@ def test_describe_is_an_sdk_integration(states: dict[str, dict[str, Any]]) -> No
     }
 
 
-@pytest.mark.parametrize(("status", "end"), [("Completed", "RunSucceeded"), ("Stopped", "TrainingStopped")])
+@pytest.mark.parametrize(("status", "end"), [(STATUS_COMPLETED, "RunSucceeded"), (STATUS_STOPPED, "TrainingStopped")])
 def test_result_status_ends(states: dict[str, dict[str, Any]], status: str, end: str) -> None:
     choice = states["ResultStatus"]
     assert [rule["Next"] for rule in choice["Choices"] if rule["StringEquals"] == status] == [end]

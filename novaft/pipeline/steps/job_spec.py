@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from novaft.pipeline.contracts import RunContext
-from novaft.pipeline.errors import JobSpecInvalid
-from novaft.pipeline.job_spec_source import job_spec_from
+from novaft.pipeline.job_spec_source import job_spec_from, read_job_yaml_object
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.ports import ObjectStore
 from novaft.recipes import JobSpec
@@ -15,9 +14,5 @@ def load_run_job_spec(run: RunContext, *, settings: Settings, objects: ObjectSto
     if job_key is None:
         return job_spec_from(None, source="default job profile", default_job=settings.default_job)
     source = f"s3://{run.dataset.bucket}/{job_key}"
-    raw = objects.read_bytes(run.dataset.bucket, job_key)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise JobSpecInvalid(f"{source}: not UTF-8 text (byte {error.start})") from None
-    return job_spec_from(text, source=source, default_job=settings.default_job)
+    raw = read_job_yaml_object(objects, run.dataset.bucket, job_key)
+    return job_spec_from(raw, source=source, default_job=settings.default_job)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from novaft.pipeline.contracts import RegisterRunInput, RunContext
+from novaft.pipeline.facts import S3_OBJECT_CREATED
 from novaft.pipeline.records import registered_item
 from novaft.pipeline.run_identity import classify_object_key, ignored_run, run_context_for
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.ports import ObjectStore, RunStore
-
-OBJECT_CREATED = "Object Created"
 
 
 def register_run(
@@ -17,7 +16,7 @@ def register_run(
     """``ignored`` for files that start nothing; ``duplicate`` (with the first execution) for a re-delivery."""
     event = payload.event
     layout = classify_object_key(event.detail.object.key, settings.incoming_prefix)
-    if layout is None or event.detail_type != OBJECT_CREATED:
+    if layout is None or event.detail_type != S3_OBJECT_CREATED:
         return ignored_run(event, settings.artifacts_bucket)
     bucket = event.detail.bucket.name
     candidates = [key for key in (layout.validation_key_candidate, layout.job_key_candidate) if key]

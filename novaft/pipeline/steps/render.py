@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from novaft.pipeline.contracts import RenderRecipeInput, TrainingPlan
 from novaft.pipeline.errors import JobSpecInvalid
-from novaft.pipeline.records import STATUS_VALIDATING
+from novaft.pipeline.facts import PLAN_FILE, RUN_ID_TAG, STAGE_TAG, STATUS_VALIDATING, TRAINING_OUTPUT_DIR
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.ports import ObjectStore, RunStore
-from novaft.pipeline.steps.start import RUN_ID_TAG, STAGE_TAG
 from novaft.recipes import (
     JobSpec,
     JobSpecError,
@@ -22,7 +21,6 @@ from novaft.recipes import (
     render_recipe,
 )
 
-PLAN_FILE = "plan.json"
 RECIPE_FOLDER = "recipe/"
 
 
@@ -63,7 +61,7 @@ def render_run_recipe(
                 f"s3://{run.dataset.bucket}/{run.dataset.validation_key}" if run.dataset.validation_key else None
             ),
             recipe_s3_uri=f"s3://{run.artifacts_bucket}/{recipe_key}",
-            output_s3_uri=f"{artifacts}output/",
+            output_s3_uri=f"{artifacts}{TRAINING_OUTPUT_DIR}/",
             tensorboard_s3_uri=f"{artifacts}tensorboard/",
             # Only the output key: p4d/p5/g5/g6 have instance storage, and SageMaker rejects a VolumeKmsKeyId for
             # instance types with local storage (CreateTrainingJob API reference, ResourceConfig.VolumeKmsKeyId).

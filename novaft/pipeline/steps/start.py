@@ -6,11 +6,8 @@ from typing import Any
 
 from novaft.pipeline.contracts import StartTrainingInput, TrainingStarted
 from novaft.pipeline.errors import TrainingJobConflict
-from novaft.pipeline.records import STATUS_TRAINING
+from novaft.pipeline.facts import RUN_ID_TAG, STATUS_TRAINING
 from novaft.pipeline.steps.ports import JobNameTaken, RunStore, TrainingJobs
-
-RUN_ID_TAG = "novaft:run-id"
-STAGE_TAG = "novaft:stage"
 
 
 def start_training(payload: StartTrainingInput, *, jobs: TrainingJobs, runs: RunStore, now: str) -> TrainingStarted:

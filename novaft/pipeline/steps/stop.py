@@ -1,16 +1,15 @@
-"""stop_run: an execution was aborted or timed out; stop its training job and record the run as Stopped."""
+"""stop_run: an execution was aborted, timed out or failed; stop its training job and record how the run ended.
+
+The stop rule fires on ABORTED, TIMED_OUT and FAILED executions; the run is recorded Stopped for the first two and
+Failed for the last, unless the workflow recorded its outcome already.
+"""
 
 from __future__ import annotations
 
 from novaft.pipeline.contracts import DatasetLocation, ExecutionStatusChangeEvent, RunContext, StopRunResult
 from novaft.pipeline.errors import RunNotFound
-from novaft.pipeline.records import (
-    FINAL_RUN_STATUSES,
-    STATUS_FAILED,
-    STATUS_STOPPED,
-    console_links,
-    notification_for,
-)
+from novaft.pipeline.facts import EXECUTION_FAILED, FINAL_RUN_STATUSES, STATUS_FAILED, STATUS_STOPPED
+from novaft.pipeline.records import console_links, notification_for
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.ports import Notifier, RunStore, TrainingJobs
 
@@ -44,7 +43,7 @@ def stop_run(
     if event.detail.cause or event.detail.error:
         reason += f" ({event.detail.error or ''}: {event.detail.cause or ''})".replace("(: ", "(")
     # A stopped or timed-out execution is a stopped run; one that failed outside the workflow's catches failed.
-    status = STATUS_FAILED if event.detail.status == "FAILED" else STATUS_STOPPED
+    status = STATUS_FAILED if event.detail.status == EXECUTION_FAILED else STATUS_STOPPED
     runs.update(
         run_id,
         {

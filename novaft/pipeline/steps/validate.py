@@ -9,11 +9,10 @@ from contextlib import ExitStack
 
 from novaft.pipeline.contracts import RunContext, ValidationOutcome
 from novaft.pipeline.errors import DatasetInvalid
-from novaft.pipeline.records import STATUS_DATASET_INVALID, STATUS_VALIDATING
+from novaft.pipeline.facts import STATUS_DATASET_INVALID, STATUS_VALIDATING, VALIDATION_REPORT_FILE
 from novaft.pipeline.steps.ports import ObjectStore, RunStore
 from novaft.validation import ValidationOptions, ValidationReport, iter_byte_lines, validate_dataset
 
-REPORT_FILE = "validation-report.json"
 ERRORS_IN_MESSAGE = 5
 
 
@@ -35,13 +34,18 @@ def validate_run_dataset(
             validation_lines=validation_lines,
         )
     document = report.to_dict()
-    report_uri = objects.put_json(run.artifacts_bucket, f"{run.artifacts_prefix}{REPORT_FILE}", document)
+    report_uri = objects.put_json(run.artifacts_bucket, f"{run.artifacts_prefix}{VALIDATION_REPORT_FILE}", document)
     fields = {"report_s3_uri": report_uri, "records": report.records, "updated_at": now}
     if not report.valid:
         message = invalid_dataset_message(run, report, report_uri)
         runs.update(
             run.run_id,
-            {**fields, "status": STATUS_DATASET_INVALID, "failure_error": "DatasetInvalid", "failure_cause": message},
+            {
+                **fields,
+                "status": STATUS_DATASET_INVALID,
+                "failure_error": DatasetInvalid.workflow_error,
+                "failure_cause": message,
+            },
         )
         raise DatasetInvalid(message)
     runs.update(run.run_id, fields)

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from novaft.cli import main
+from novaft.pipeline.facts import ExitCode
 
 
 def test_render_prints_the_recipe(capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,3 +80,67 @@ def test_plan_rejects_a_region_without_images(capsys: pytest.CaptureFixture[str]
     args = ["plan", "--train", "s3://d/a.jsonl", "--model", "micro", "--method", "sft", "--peft", "lora"]
     assert main([*args, "--region", "eu-central-1"]) == 2
     assert "us-east-1" in capsys.readouterr().err
+
+
+PLAN = ["plan", "--train", "s3://d/incoming/a.jsonl", "--model", "micro", "--method", "sft", "--peft", "lora"]
+
+
+def test_plan_names_an_unreadable_price_table_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tables" / "prices").mkdir(parents=True)
+    assert main([*PLAN, "--prices", "tables/prices"]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "price table tables/prices cannot be read" in err
+    assert str(tmp_path) not in err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        json.dumps({"records": 5, "estimated_tokens": {"mean": 100}}),  # bare stats, not a report
+        json.dumps({"valid": "yes", "records": 5, "stats": {}}),
+        json.dumps({"valid": True, "records": 5, "stats": []}),
+        json.dumps([{"valid": True}]),
+        "[" * 100_000 + "]" * 100_000,
+    ],
+)
+def test_plan_stats_must_be_a_validation_report(
+    content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "report.json"
+    report.write_text(content)
+    assert main([*PLAN, "--stats", str(report)]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert f"{report}: not a validation report" in err and "Traceback" not in err
+
+
+def test_set_problems_name_the_key_typed(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["render", "--model", "lite", "--method", "dpo", "--peft", "lora"]
+    assert main([*args, "--set", "training_config.model.optim.lr=abc"]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "--set training_config.model.optim.lr: " in err and "'abc'" in err
+    assert "hyperparameters.lr" not in err
+
+
+def test_set_reports_every_bad_key_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["render", "--model", "lite", "--method", "dpo", "--peft", "lora", "--set", "a.b=1", "--set", "c.d=2"]
+    assert main(args) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "--set: 2 problems" in err and "--set a.b" in err and "--set c.d" in err
+
+
+def test_set_values_are_read_as_bounded_yaml(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["render", "--model", "lite", "--method", "dpo", "--peft", "lora"]
+    assert main([*args, "--set", "training_config.model.optim.lr=" + "[" * 10_000]) == ExitCode.USAGE
+    assert "nested deeper than" in capsys.readouterr().err
+
+
+def test_set_with_a_job_yaml_whose_hyperparameters_are_not_a_mapping_names_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text("model: lite\nmethod: dpo\npeft: lora\nhyperparameters: [1, 2]\n")
+    assert main(["render", "--job", str(job), "--set", "training_config.model.optim.lr=5e-6"]) == ExitCode.USAGE
+    assert "hyperparameters: " in capsys.readouterr().err

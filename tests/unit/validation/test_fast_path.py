@@ -211,6 +211,26 @@ def test_fast_path_leaves_near_misses_to_the_detailed_walk(method: str, record: 
     assert code in {finding[0] for finding in findings}
 
 
+def test_media_with_reasoning_goes_to_the_detailed_walk_and_passes() -> None:
+    # The fast path takes text-only records; a record with an image in the user turn and reasoning in the assistant
+    # turn is valid for Nova 2.0 and is judged by the detailed walk alone.
+    options = options_for("sft", "lite-2")
+    image = {"format": "png", "source": {"s3Location": {"uri": "s3://data/a.png", "bucketOwner": "111122223333"}}}
+    record = {
+        "messages": [
+            {"role": "user", "content": [{"text": "What is shown?"}, {"image": image}]},
+            {
+                "role": "assistant",
+                "content": [{"reasoningContent": {"reasoningText": {"text": "A dome."}}}, {"text": "A tent."}],
+            },
+        ]
+    }
+    facts, findings = RecordChecker(options).check(record)
+    assert summarize(options, record) is None
+    assert findings == []
+    assert facts is not None and facts.images == 1
+
+
 _WHOLE_TEXT_PATTERN = re.compile("|".join(re.escape(word) for word in RESERVED_WORDS), re.IGNORECASE | re.ASCII)
 
 

@@ -39,6 +39,7 @@ def pair(preferred: str = "Good answer.", other: str = "Bad answer.", labels: tu
 
 
 GOOD = {"messages": [user(), assistant()]}
+REASONING = {"reasoningContent": {"reasoningText": {"text": "The picture shows a dome tent."}}}
 
 
 def codes_on_line_2(record: Any, **options: Any) -> set[str]:
@@ -108,6 +109,16 @@ FAILING = [
         {"messages": [user({"reasoningContent": {"reasoningText": {"text": "hm"}}}), assistant()]},
         {"model": "lite-2"},
         Code.REASONING_INVALID,
+    ),
+    (
+        {"messages": [user(), assistant({"reasoningContent": {"reasoningText": {"text": "hm"}, **image()}})]},
+        {"model": "lite-2"},
+        Code.REASONING_WITH_MEDIA,
+    ),
+    (
+        {"messages": [user(), assistant({"reasoningContent": {"reasoningText": {"text": "hm", **video()}}})]},
+        {"model": "lite-2"},
+        Code.REASONING_WITH_MEDIA,
     ),
     (
         {"messages": [user(), assistant({"toolUse": {"toolUseId": "1", "name": "f", "input": {}}})]},
@@ -185,6 +196,14 @@ PASSING = [
         {"model": "lite-2"},
     ),
     ({"messages": [user({"text": "word " * 40}), assistant()]}, {"max_length": 100}),
+    # Nova 2.0 SFT's own examples pair media in the user turn with text reasoning in the assistant turn.
+    *(
+        (
+            {"messages": [user({"text": "What is shown?"}, media), assistant(REASONING, {"text": "A tent."})]},
+            {"model": "lite-2"},
+        )
+        for media in (image(), video())
+    ),
 ]
 
 

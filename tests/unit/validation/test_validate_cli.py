@@ -7,29 +7,23 @@ from pathlib import Path
 
 import pytest
 
-import novaft.cli
 from novaft.cli import main
+from novaft.pipeline.facts import ExitCode
 
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"
-
-
-@pytest.fixture(autouse=True)
-def only_validate_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Other command modules are built in parallel; this test exercises the dispatcher with the validate command only.
-    monkeypatch.setattr(novaft.cli, "COMMAND_MODULES", ("novaft.cli.validate_cmd",))
 
 
 @pytest.mark.parametrize(
     ("args", "code"),
     [
-        (["samples/sft-valid.jsonl", "--model", "lite", "--method", "sft"], 0),
-        (["samples/dpo-valid.jsonl", "--model", "pro", "--method", "dpo"], 0),
-        (["samples/sft-broken.jsonl", "--model", "lite", "--method", "sft"], 1),
-        (["samples/sft-valid.jsonl", "--model", "lite", "--method", "dpo"], 1),
-        (["samples/no-such-file.jsonl", "--model", "lite", "--method", "sft"], 2),
-        (["samples", "--model", "lite", "--method", "sft"], 2),
-        (["samples/sft-valid.jsonl", "--model", "lite-2", "--method", "dpo"], 2),
-        (["samples/sft-valid.jsonl", "--model", "lite", "--method", "sft", "--max-length", "0"], 2),
+        (["samples/sft-valid.jsonl", "--model", "lite", "--method", "sft"], ExitCode.OK),
+        (["samples/dpo-valid.jsonl", "--model", "pro", "--method", "dpo"], ExitCode.OK),
+        (["samples/sft-broken.jsonl", "--model", "lite", "--method", "sft"], ExitCode.FAILED),
+        (["samples/sft-valid.jsonl", "--model", "lite", "--method", "dpo"], ExitCode.FAILED),
+        (["samples/no-such-file.jsonl", "--model", "lite", "--method", "sft"], ExitCode.USAGE),
+        (["samples", "--model", "lite", "--method", "sft"], ExitCode.USAGE),
+        (["samples/sft-valid.jsonl", "--model", "lite-2", "--method", "dpo"], ExitCode.USAGE),
+        (["samples/sft-valid.jsonl", "--model", "lite", "--method", "sft", "--max-length", "0"], ExitCode.USAGE),
     ],
 )
 def test_exit_codes(args: list[str], code: int, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,10 +31,42 @@ def test_exit_codes(args: list[str], code: int, monkeypatch: pytest.MonkeyPatch)
     assert main(["validate", *args]) == code
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1"])
+def test_chars_per_token_must_be_finite_and_positive(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "validate",
+            str(SAMPLES / "sft-valid.jsonl"),
+            "--model",
+            "lite",
+            "--method",
+            "sft",
+            f"--chars-per-token={value}",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert err.startswith("novaft: chars per token must be a finite number above 0")
+    assert len(err.splitlines()) == 1
+
+
+def test_media_prefix_without_dataset_bucket_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["validate", str(SAMPLES / "sft-valid.jsonl"), "--model", "lite", "--method", "sft", "--media-prefix", "in/"]
+    )
+    assert code == ExitCode.USAGE
+    assert "--media-prefix needs --dataset-bucket" in capsys.readouterr().err
+
+
+def test_media_prefix_with_dataset_bucket_is_accepted() -> None:
+    args = ["--model", "lite", "--method", "sft", "--dataset-bucket", "data", "--media-prefix", "incoming/"]
+    assert main(["validate", str(SAMPLES / "sft-valid.jsonl"), *args]) == ExitCode.OK
+
+
 def test_bad_choice_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["validate", str(SAMPLES / "sft-valid.jsonl"), "--model", "huge", "--method", "sft"])
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == ExitCode.USAGE
 
 
 def test_json_output_follows_the_contract(capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,7 +74,7 @@ def test_json_output_follows_the_contract(capsys: pytest.CaptureFixture[str]) ->
         ["validate", str(SAMPLES / "sft-broken.jsonl"), "--model", "lite", "--method", "sft", "--format", "json"]
     )
     report = json.loads(capsys.readouterr().out)
-    assert code == 1
+    assert code == ExitCode.FAILED
     assert {"valid", "records", "errors", "error_counts", "warnings", "stats"} <= report.keys()
     assert report["valid"] is False and report["records"] == 11
     assert {"line", "code", "path", "message"} <= report["errors"][0].keys()
@@ -75,7 +101,7 @@ def test_validation_file_errors_name_the_file(tmp_path: Path, capsys: pytest.Cap
         ]
     )
     errors = json.loads(capsys.readouterr().out)["errors"]
-    assert code == 1
+    assert code == ExitCode.FAILED
     assert [(e["file"], e["line"], e["code"]) for e in errors] == [("validation", 1, "messages_invalid")]
 
 

@@ -1,0 +1,566 @@
+"""The stage policy: what one deployment lets a job ask for, and whether one run is refused or needs approval.
+
+Each stage in cdk.json may carry a ``policy`` object (keys, defaults and reasons in docs/policy.md). The CDK app checks
+it at synth time with ``StagePolicy.from_mapping`` and hands it to the workflow as JSON (``StagePolicy.to_dict``).
+``evaluate`` compares one run's ``PolicyRequest`` with it: a violation refuses the run (``PolicyViolation`` names the
+rule, the value and the limit); an allowed run may still need approval, and the decision says why.
+
+Pure: no AWS calls and no environment. The caller gathers the figures (price, estimate, recent spend, running jobs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any, Final, Protocol
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from novaft.errors import NovaftError, UsageError
+from novaft.pipeline import facts
+from novaft.recipes.catalog import load_catalog
+
+# A Standard state machine execution lives at most one year, so no approval can be awaited longer.
+MAX_APPROVAL_TIMEOUT_HOURS: Final = 365 * 24
+# Longer values given for a key are cut in messages, so a pasted blob does not drown the problem.
+MAX_SHOWN_VALUE_CHARS: Final = 200
+# The validation context key through which ``from_mapping`` passes the stage's max_training_hours.
+_MAX_TRAINING_HOURS: Final = "max_training_hours"
+_CUSTOM_ERROR: Final = "policy_value"
+
+_Count = Annotated[int, Strict(), Field(ge=1)]
+_Hours = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+_Usd = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
+# Zero would refuse every run; a stage that must not train is better not deployed.
+_UsdCap = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+_Switch = Annotated[bool, Strict()]
+
+
+class PolicyConfigError(UsageError):
+    """A stage policy in cdk.json that cannot be deployed; lists every problem with its key path."""
+
+    workflow_error = "InvalidConfiguration"
+
+    def __init__(self, problems: Sequence[PolicyConfigProblem], *, source: str) -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        count = len(self.problems)
+        lines = "\n".join(f"  - {problem.describe()}" for problem in self.problems)
+        super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''}:\n{lines}")
+
+
+@dataclass(frozen=True)
+class PolicyConfigProblem:
+    """One wrong policy key: where it is (``policy.max_run_usd``), what was given, what would be accepted."""
+
+    key: str
+    given: Any
+    allowed: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.key}: {self.reason} (given: {_shown(self.given)}; allowed: {self.allowed})"
+
+
+class StagePolicy(BaseModel):
+    """The limits one stage puts on every run. Defaults are safe for a first deployment (docs/policy.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allowed_models: tuple[facts.ModelName, ...] = facts.MODEL_NAMES
+    allowed_methods: tuple[facts.Method, ...] = facts.METHODS
+    allowed_peft: tuple[facts.Peft, ...] = ("lora",)
+    # None: any instance type the recipe catalog offers for the model, method and PEFT.
+    allowed_instance_types: tuple[Annotated[str, Strict()], ...] | None = None
+    max_instance_count: _Count = 4
+    # When cdk.json leaves it out, from_mapping lowers it to the stage's max_training_hours if that is shorter.
+    max_runtime_hours: _Hours = 24
+    max_run_usd: _UsdCap | None = 6000
+    approval_above_usd: _Usd | None = 500
+    budget_usd: _Usd | None = None
+    approval_timeout_hours: Annotated[
+        float, Strict(), Field(gt=0, le=MAX_APPROVAL_TIMEOUT_HOURS, allow_inf_nan=False)
+    ] = 72
+    max_concurrent_jobs: _Count = 2
+    allowed_tag_keys: tuple[Annotated[str, Strict()], ...] = ()
+    require_network_isolation: _Switch = False
+    allow_base_checkpoint_uri: _Switch = False
+
+    @classmethod
+    def from_mapping(cls, data: Any, *, max_training_hours: float, source: str = "stage policy") -> StagePolicy:
+        """Check the ``policy`` object of one cdk.json stage; ``PolicyConfigError`` names every wrong key."""
+        if not isinstance(data, Mapping):
+            problem = PolicyConfigProblem("policy", data, "a mapping of the policy keys", "not a mapping")
+            raise PolicyConfigError([problem], source=source)
+        values = dict(data)
+        if "max_runtime_hours" not in values:
+            default = cls.model_fields["max_runtime_hours"].default
+            values["max_runtime_hours"] = min(default, max_training_hours)
+        try:
+            return cls.model_validate(values, context={_MAX_TRAINING_HOURS: max_training_hours})
+        except ValidationError as exc:
+            problems = [_problem_from_pydantic(error, max_training_hours) for error in exc.errors()]
+            raise PolicyConfigError(problems, source=source) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as JSON-ready data; ``from_mapping`` reads it back unchanged."""
+        return self.model_dump(mode="json")
+
+    @field_validator("allowed_models", "allowed_methods", "allowed_peft", "allowed_instance_types")
+    @classmethod
+    def _allowed_list_is_not_empty(cls, choices: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        # An empty list would refuse every run; a stage that must not train is better not deployed.
+        if choices is not None and not choices:
+            raise PydanticCustomError(_CUSTOM_ERROR, "must not be empty")
+        return choices
+
+    @field_validator("allowed_instance_types")
+    @classmethod
+    def _instance_types_are_in_the_catalog(cls, types: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        known = _catalog_instance_types()
+        unknown = [name for name in types or () if name not in known]
+        if unknown:
+            raise PydanticCustomError(
+                _CUSTOM_ERROR, "no Nova recipe runs on {unknown}", {"unknown": ", ".join(unknown)}
+            )
+        return types
+
+    @field_validator("allowed_tag_keys")
+    @classmethod
+    def _tag_keys_are_not_reserved(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not key.strip() for key in keys):
+            raise PydanticCustomError(_CUSTOM_ERROR, "a tag key must not be empty")
+        reserved = [key for key in keys if _is_reserved_tag(key)]
+        if reserved:
+            raise PydanticCustomError(
+                _CUSTOM_ERROR,
+                "{reserved}: the '{prefix}' prefix is reserved for the platform's own tags",
+                {"reserved": ", ".join(reserved), "prefix": facts.RESERVED_TAG_PREFIX},
+            )
+        return keys
+
+    @field_validator("max_runtime_hours")
+    @classmethod
+    def _runtime_fits_the_stage(cls, hours: float, info: ValidationInfo) -> float:
+        # The workflow stops waiting for a job after the stage's max_training_hours; a longer job would outlive it.
+        stage_hours = (info.context or {}).get(_MAX_TRAINING_HOURS)
+        if stage_hours is not None and hours > stage_hours:
+            raise PydanticCustomError(
+                _CUSTOM_ERROR,
+                "longer than the stage's max_training_hours ({stage_hours}), after which the workflow stops the job",
+                {"stage_hours": f"{stage_hours:g}"},
+            )
+        return hours
+
+    @model_validator(mode="after")
+    def _approval_is_reachable(self) -> StagePolicy:
+        if (
+            self.max_run_usd is not None
+            and self.approval_above_usd is not None
+            and self.approval_above_usd > self.max_run_usd
+        ):
+            raise PydanticCustomError(
+                _CUSTOM_ERROR,
+                "above max_run_usd ({max_run_usd}), so no allowed run could ever need approval",
+                {"key": "approval_above_usd", "given": self.approval_above_usd, "max_run_usd": f"{self.max_run_usd:g}"},
+            )
+        return self
+
+
+def _catalog_instance_types() -> tuple[str, ...]:
+    catalog = load_catalog()
+    return tuple(dict.fromkeys(name for variant in catalog.variants for name in variant.instance_types))
+
+
+def _is_reserved_tag(key: str) -> bool:
+    return key.strip().lower().startswith(facts.RESERVED_TAG_PREFIX)
+
+
+def _allowed(key: str, max_training_hours: float) -> str:
+    """What each policy key accepts, in cdk.json terms."""
+    descriptions = {
+        "allowed_models": "a non-empty list of " + ", ".join(facts.MODEL_NAMES),
+        "allowed_methods": "a non-empty list of " + ", ".join(facts.METHODS),
+        "allowed_peft": "a non-empty list of " + ", ".join(facts.PEFT_CHOICES),
+        "allowed_instance_types": "null (any the recipe catalog offers) or a non-empty list of "
+        + ", ".join(_catalog_instance_types()),
+        "max_instance_count": "an integer, 1 or more",
+        "max_runtime_hours": f"a number above 0, at most the stage's max_training_hours ({max_training_hours:g})",
+        "max_run_usd": "null (no cap) or US dollars above 0",
+        "approval_above_usd": "null (never ask) or US dollars, 0 or more and at most max_run_usd",
+        "budget_usd": "null (no budget) or US dollars, 0 or more",
+        "approval_timeout_hours": f"a number above 0, at most {MAX_APPROVAL_TIMEOUT_HOURS}",
+        "max_concurrent_jobs": "an integer, 1 or more",
+        "allowed_tag_keys": f"a list of tag keys not starting with '{facts.RESERVED_TAG_PREFIX}'",
+        "require_network_isolation": "true or false",
+        "allow_base_checkpoint_uri": "true or false",
+    }
+    return descriptions.get(key, "one of the policy keys: " + ", ".join(StagePolicy.model_fields))
+
+
+def _problem_from_pydantic(error: Mapping[str, Any], max_training_hours: float) -> PolicyConfigProblem:
+    loc = tuple(error.get("loc", ()))
+    ctx = error.get("ctx") or {}
+    # A model-level check has no location; it names its key in its context instead.
+    field = str(loc[0]) if loc else str(ctx.get("key", ""))
+    key = _cut("policy." + field + "".join(f"[{part}]" for part in loc[1:]))
+    given = ctx["given"] if "given" in ctx else error.get("input")
+    kind = str(error.get("type", ""))
+    if kind == "extra_forbidden":
+        return PolicyConfigProblem(key, given, _allowed("", max_training_hours), "unknown key")
+    if kind == _CUSTOM_ERROR:
+        reason = str(error.get("msg", "not allowed"))
+    elif kind == "literal_error":
+        reason = "not a valid choice"
+    elif kind.endswith("_type"):
+        reason = "wrong type"
+    else:
+        reason = "out of range"
+    return PolicyConfigProblem(key, given, _allowed(field, max_training_hours), reason)
+
+
+def _shown(value: Any) -> str:
+    return _cut(repr(value))
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_SHOWN_VALUE_CHARS:
+        return text
+    return text[: MAX_SHOWN_VALUE_CHARS - 3] + "..."
+
+
+# --- One run against the policy --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    """What one run would start, with the figures the caller could find (None where unknown)."""
+
+    model: str
+    method: str
+    peft: str
+    instance_type: str
+    instance_count: int
+    max_runtime_hours: float
+    price_per_instance_hour: float | None
+    estimated_cost_usd: float | None
+    tag_keys: tuple[str, ...] = ()
+    base_checkpoint_uri_given: bool = False
+    spent_last_30_days_usd: float | None = None
+    # Jobs of this stage training now, not counting this run.
+    active_jobs: int | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyFinding:
+    """One rule a run breaks: the policy key, the run's value, the stage's limit and what it means."""
+
+    rule: str
+    value: str
+    limit: str
+    message: str
+
+    def describe(self) -> str:
+        return f"{self.rule}: {self.message} (given: {self.value}; limit: {self.limit})"
+
+
+class PolicyViolation(NovaftError):
+    """The stage policy refuses the run; lists every rule it breaks."""
+
+    workflow_error = "PolicyViolation"
+
+    def __init__(self, findings: Sequence[PolicyFinding]) -> None:
+        self.findings = tuple(findings)
+        count = len(self.findings)
+        lines = "\n".join(f"  - {finding.describe()}" for finding in self.findings)
+        super().__init__(f"the stage policy refuses this run ({count} problem{'s' if count != 1 else ''}):\n{lines}")
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    violations: tuple[PolicyFinding, ...]
+    approval_reasons: tuple[str, ...]
+    # The most one job can bill (see evaluate); None when the instance type has no price.
+    cost_ceiling_usd: float | None
+
+    @property
+    def allowed(self) -> bool:
+        return not self.violations
+
+    @property
+    def needs_approval(self) -> bool:
+        """An allowed run that waits for someone's approval; a refused run never gets that far."""
+        return self.allowed and bool(self.approval_reasons)
+
+    def raise_for_violations(self) -> None:
+        if self.violations:
+            raise PolicyViolation(self.violations)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "allowed": self.allowed, "needs_approval": self.needs_approval}
+
+
+def cost_ceiling_usd(request: PolicyRequest) -> float | None:
+    """instance count x max runtime x price per instance-hour, in cents; None without a price.
+
+    SageMaker stops a training job when it reaches MaxRuntimeInSeconds, so this is the hard bound of what one job can
+    bill, whatever the estimate says.
+    """
+    if request.price_per_instance_hour is None:
+        return None
+    return round(request.instance_count * request.max_runtime_hours * request.price_per_instance_hour, 2)
+
+
+def evaluate(policy: StagePolicy, request: PolicyRequest) -> PolicyDecision:
+    """Every rule the run breaks, and why an allowed run needs approval.
+
+    ``max_run_usd`` applies to the cost ceiling, the only figure that truly bounds spend. ``approval_above_usd``
+    applies to the estimate when there is one (capped at the ceiling, which the job cannot bill past), else to the
+    ceiling. The rolling ``budget_usd`` asks for approval when the last 30 days' spend plus the ceiling would pass it.
+    """
+    ceiling = cost_ceiling_usd(request)
+    violations = [
+        *_choice_findings(policy, request),
+        *_size_findings(policy, request),
+        *_cost_findings(policy, request, ceiling),
+        *_tag_findings(policy, request),
+    ]
+    if request.base_checkpoint_uri_given and not policy.allow_base_checkpoint_uri:
+        violations.append(
+            PolicyFinding(
+                "allow_base_checkpoint_uri",
+                "an s3:// base checkpoint URI",
+                "only an earlier run's id",
+                "this stage starts from a base checkpoint only by naming an earlier run",
+            )
+        )
+    if request.active_jobs is not None and request.active_jobs >= policy.max_concurrent_jobs:
+        violations.append(
+            PolicyFinding(
+                "max_concurrent_jobs",
+                f"{request.active_jobs} jobs already training",
+                f"{policy.max_concurrent_jobs} at once",
+                "this stage already runs as many jobs as it allows at once",
+            )
+        )
+    return PolicyDecision(
+        violations=tuple(violations),
+        approval_reasons=tuple(_approval_reasons(policy, request, ceiling)),
+        cost_ceiling_usd=ceiling,
+    )
+
+
+def _choice_findings(policy: StagePolicy, request: PolicyRequest) -> list[PolicyFinding]:
+    checks: list[tuple[str, str, str, Sequence[str] | None]] = [
+        ("allowed_models", "model", request.model, policy.allowed_models),
+        ("allowed_methods", "method", request.method, policy.allowed_methods),
+        ("allowed_peft", "peft", request.peft, policy.allowed_peft),
+        ("allowed_instance_types", "instance type", request.instance_type, policy.allowed_instance_types),
+    ]
+    return [
+        PolicyFinding(rule, repr(value), ", ".join(allowed), f"this stage does not allow {what} {value!r}")
+        for rule, what, value, allowed in checks
+        if allowed is not None and value not in allowed
+    ]
+
+
+def _size_findings(policy: StagePolicy, request: PolicyRequest) -> list[PolicyFinding]:
+    findings = []
+    if request.instance_count > policy.max_instance_count:
+        findings.append(
+            PolicyFinding(
+                "max_instance_count",
+                f"{request.instance_count} x {request.instance_type}",
+                f"{policy.max_instance_count} instances",
+                "more instances than this stage allows for one job",
+            )
+        )
+    if request.max_runtime_hours > policy.max_runtime_hours:
+        seconds = round(request.max_runtime_hours * 3600)
+        findings.append(
+            PolicyFinding(
+                "max_runtime_hours",
+                f"{_hours(request.max_runtime_hours)} (max_runtime_seconds {seconds})",
+                _hours(policy.max_runtime_hours),
+                "the job may run longer than this stage allows",
+            )
+        )
+    return findings
+
+
+def _cost_findings(policy: StagePolicy, request: PolicyRequest, ceiling: float | None) -> list[PolicyFinding]:
+    if policy.max_run_usd is None:
+        return []
+    limit = f"{_usd(policy.max_run_usd)} per run"
+    if ceiling is None:
+        return [
+            PolicyFinding(
+                "max_run_usd",
+                f"no price for {request.instance_type}{_in_region(request)} in the price table",
+                limit,
+                "the run's cost cannot be bounded; add the instance type's price to the price table",
+            )
+        ]
+    if ceiling > policy.max_run_usd:
+        return [
+            PolicyFinding(
+                "max_run_usd",
+                f"cost ceiling {_usd(ceiling)} ({_ceiling_terms(request)})",
+                limit,
+                "the job could bill more than this stage allows for one run",
+            )
+        ]
+    return []
+
+
+def _tag_findings(policy: StagePolicy, request: PolicyRequest) -> list[PolicyFinding]:
+    allowed = ", ".join(policy.allowed_tag_keys) or "no tag keys"
+    findings = []
+    for key in request.tag_keys:
+        if _is_reserved_tag(key):
+            message = f"the '{facts.RESERVED_TAG_PREFIX}' prefix is reserved for the platform's own tags"
+            findings.append(PolicyFinding("allowed_tag_keys", repr(key), allowed, message))
+        elif key not in policy.allowed_tag_keys:
+            message = "this stage does not allow this tag key in job.yaml"
+            findings.append(PolicyFinding("allowed_tag_keys", repr(key), allowed, message))
+    return findings
+
+
+def _approval_reasons(policy: StagePolicy, request: PolicyRequest, ceiling: float | None) -> list[str]:
+    reasons = []
+    unbounded = f"no price for {request.instance_type}{_in_region(request)} in the price table"
+    if policy.approval_above_usd is not None:
+        threshold = _usd(policy.approval_above_usd)
+        if request.estimated_cost_usd is not None:
+            cost = request.estimated_cost_usd if ceiling is None else min(request.estimated_cost_usd, ceiling)
+            if cost > policy.approval_above_usd:
+                reasons.append(f"estimated cost {_usd(cost)} is above approval_above_usd {threshold}")
+        elif ceiling is None:
+            reasons.append(f"the cost cannot be compared with approval_above_usd {threshold}: {unbounded}")
+        elif ceiling > policy.approval_above_usd:
+            reasons.append(
+                f"cost ceiling {_usd(ceiling)} ({_ceiling_terms(request)}; no estimate) is above approval_above_usd "
+                f"{threshold}"
+            )
+    if policy.budget_usd is not None:
+        budget = _usd(policy.budget_usd)
+        spent = request.spent_last_30_days_usd
+        if ceiling is None:
+            reasons.append(f"the run cannot be counted against budget_usd {budget}: {unbounded}")
+        elif spent is None:
+            reasons.append(f"the last 30 days' spend is unknown, so budget_usd {budget} cannot be checked")
+        elif spent + ceiling > policy.budget_usd:
+            reasons.append(
+                f"spend of the last 30 days {_usd(spent)} plus this run's cost ceiling {_usd(ceiling)} would pass "
+                f"budget_usd {budget}"
+            )
+    return reasons
+
+
+def _ceiling_terms(request: PolicyRequest) -> str:
+    return (
+        f"{request.instance_count} x {request.instance_type} x {_hours(request.max_runtime_hours)}"
+        f" x {_usd(request.price_per_instance_hour or 0)}/h"
+    )
+
+
+def _in_region(request: PolicyRequest) -> str:
+    return f" in {request.region}" if request.region else ""
+
+
+def _usd(amount: float) -> str:
+    return f"${amount:,.2f}"
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:g} h"
+
+
+# --- Building a request from a planned run ---------------------------------------------------------------------------
+
+
+class JobChoices(Protocol):
+    """The job spec fields the policy reads (``novaft.recipes.job_spec.JobSpec`` has them)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def peft(self) -> str: ...
+    @property
+    def max_runtime_seconds(self) -> int: ...
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+    @property
+    def base_checkpoint_s3_uri(self) -> str | None: ...
+
+
+class EstimateFigures(Protocol):
+    """The estimate fields the policy reads (``novaft.recipes.estimate.Estimate`` has them, resolved defaults too)."""
+
+    @property
+    def instance_type(self) -> str: ...
+    @property
+    def instance_count(self) -> int: ...
+    @property
+    def price_per_instance_hour(self) -> float | None: ...
+    @property
+    def cost(self) -> float | None: ...
+    @property
+    def region(self) -> str | None: ...
+
+
+def policy_request_from(
+    spec: JobChoices,
+    estimate: EstimateFigures,
+    *,
+    spent_last_30_days_usd: float | None = None,
+    active_jobs: int | None = None,
+) -> PolicyRequest:
+    """The request of a planned run: choices from the spec, the resolved instances, price and cost from its estimate."""
+    return PolicyRequest(
+        model=spec.model,
+        method=spec.method,
+        peft=spec.peft,
+        instance_type=estimate.instance_type,
+        instance_count=estimate.instance_count,
+        max_runtime_hours=spec.max_runtime_seconds / 3600,
+        price_per_instance_hour=estimate.price_per_instance_hour,
+        estimated_cost_usd=estimate.cost,
+        tag_keys=tuple(spec.tags),
+        base_checkpoint_uri_given=spec.base_checkpoint_s3_uri is not None,
+        spent_last_30_days_usd=spent_last_30_days_usd,
+        active_jobs=active_jobs,
+        region=estimate.region,
+    )
+
+
+# --- job.yaml keys the stage owns ------------------------------------------------------------------------------------
+
+JOB_SPEC_STAGE_OWNED_FIELDS: Final[Mapping[str, str]] = {
+    "vpc": "set by the stage in cdk.json: its vpc (subnet_ids, security_group_ids)",
+    "output_kms_key": "set by the stage: job output is encrypted with the stage's data key (created by the Data stack)",
+    "volume_kms_key": "set by the stage, which owns the encryption keys of its jobs (the Data stack's data key)",
+    "enable_network_isolation": "set by the stage in cdk.json: its policy.require_network_isolation",
+}
+
+
+def stage_owned_field_problems(job_yaml: Mapping[str, Any]) -> list[str]:
+    """One message per job.yaml key that belongs to the stage (present at all, even if null)."""
+    return [
+        f"job.yaml key {key!r} is not allowed here: {where}"
+        for key, where in JOB_SPEC_STAGE_OWNED_FIELDS.items()
+        if key in job_yaml
+    ]

@@ -1,0 +1,383 @@
+"""The operator commands end to end in-process (``novaft.cli.main``) against a pipeline on moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from novaft.aws.s3_objects import S3Objects
+from novaft.aws.sagemaker_jobs import SageMakerTrainingJobs
+from novaft.cli import main, operator_cmds
+from novaft.pipeline import facts
+
+from .conftest import ARTIFACTS_BUCKET, DATASETS_BUCKET, RUNS_PREFIX, MotoPipeline, client
+
+RECORD = {
+    "schemaVersion": "bedrock-conversation-2024",
+    "system": [{"text": "You answer briefly."}],
+    "messages": [
+        {"role": "user", "content": [{"text": "What is the return window?"}]},
+        {"role": "assistant", "content": [{"text": "Sixty days with a receipt."}]},
+    ],
+}
+JOB_YAML = "model: lite\nmethod: sft\npeft: lora\n"
+
+
+@pytest.fixture
+def stoppable_jobs(monkeypatch: pytest.MonkeyPatch, moto_pipeline: MotoPipeline) -> list[str]:
+    """moto has no StopTrainingJob; stand in for it by flipping the job's status, and record the call."""
+    stopped: list[str] = []
+
+    def stop(self: SageMakerTrainingJobs, job_name: str) -> None:
+        stopped.append(job_name)
+        moto_pipeline.set_training_status(job_name, "Stopped", "Stopped")
+
+    monkeypatch.setattr(SageMakerTrainingJobs, "stop", stop)
+    return stopped
+
+
+def _on_sleep(monkeypatch: pytest.MonkeyPatch, *steps: Callable[[], object]) -> list[float]:
+    """Each sleep of the CLI runs the next step (the pipeline moving on) instead of waiting."""
+    pending = list(steps)
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if pending:
+            pending.pop(0)()
+
+    monkeypatch.setattr(operator_cmds, "sleep", sleep)
+    monkeypatch.setattr(operator_cmds, "clock", lambda: float(sum(sleeps)))
+    return sleeps
+
+
+def _training_run(pipeline: MotoPipeline, run_id: str = "exp-abc") -> str:
+    arn = pipeline.start_execution(run_id)
+    pipeline.create_training_job(f"novaft-{run_id}")
+    job = f"novaft-{run_id}"
+    job_arn = f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{job}"
+    pipeline.put_run(
+        run_id=run_id, status=facts.STATUS_TRAINING, execution_arn=arn, training_job_name=job, training_job_arn=job_arn
+    )
+    return arn
+
+
+def test_runs_lists_recent_runs_as_a_table(moto_pipeline: MotoPipeline, capsys: pytest.CaptureFixture[str]) -> None:
+    moto_pipeline.put_run(run_id="a-1", status=facts.STATUS_COMPLETED, created_at="2026-11-25T08:00:00+00:00")
+    moto_pipeline.put_run(run_id="b-2", status=facts.STATUS_TRAINING, created_at="2026-11-25T09:00:00+00:00")
+    assert main(["runs", "--limit", "5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("RUN ") and [line.split()[1] for line in lines[1:]] == ["b-2", "a-1"]
+
+
+def test_status_shows_workflow_training_and_elapsed(
+    moto_pipeline: MotoPipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _training_run(moto_pipeline)
+    assert main(["status", "exp"]) == 0
+    out = capsys.readouterr().out
+    assert "run         exp (exp-abc)" in out
+    assert "workflow    RUNNING, in state" in out
+    assert "training    InProgress / Training  (job novaft-exp-abc)" in out
+    assert "elapsed" in out and "console     https://us-east-1.console.aws.amazon.com/states/" in out
+
+
+def test_status_wait_prints_each_change_and_exits_0_on_completion(
+    moto_pipeline: MotoPipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    moto_pipeline.put_run(run_id="exp-abc", status=facts.STATUS_VALIDATING)
+    sleeps = _on_sleep(
+        monkeypatch,
+        lambda: None,
+        lambda: moto_pipeline.put_run(run_id="exp-abc", status=facts.STATUS_TRAINING),
+        lambda: moto_pipeline.put_run(run_id="exp-abc", status=facts.STATUS_COMPLETED),
+    )
+    assert main(["status", "exp-abc", "--wait", "--interval", "7"]) == 0
+    out = capsys.readouterr().out
+    progress = [line for line in out.splitlines() if line.startswith("20")]
+    expected = [facts.STATUS_VALIDATING, facts.STATUS_TRAINING, facts.STATUS_COMPLETED]
+    assert [line.split()[2] for line in progress] == expected
+    assert sleeps == [7, 7, 7]
+
+
+def test_status_wait_exits_1_when_the_run_ends_badly(
+    moto_pipeline: MotoPipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = _training_run(moto_pipeline)
+    _on_sleep(monkeypatch, lambda: client("stepfunctions").stop_execution(executionArn=arn))
+    assert main(["status", "exp", "--wait", "--interval", "1"]) == 1
+    assert "workflow    ABORTED" in capsys.readouterr().out
+
+
+def test_status_wait_timeout_is_exit_2_with_a_hint(
+    moto_pipeline: MotoPipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _training_run(moto_pipeline)
+    _on_sleep(monkeypatch)
+    assert main(["status", "exp", "--wait", "--interval", "10", "--timeout", "30"]) == 2
+    assert "keeps running, follow it with `novaft status exp-abc --wait`" in capsys.readouterr().err
+
+
+def test_cancel_stops_job_then_execution_and_shows_the_recorded_stop(
+    moto_pipeline: MotoPipeline,
+    stoppable_jobs: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _training_run(moto_pipeline)
+    # The pipeline's stop_run function records the stop a moment later.
+    _on_sleep(monkeypatch, lambda: moto_pipeline.set_status("exp-abc", facts.STATUS_STOPPED))
+    assert main(["cancel", "exp"]) == 0
+    out = capsys.readouterr().out
+    assert stoppable_jobs == ["novaft-exp-abc"]
+    assert "stopping training job novaft-exp-abc" in out and "stopping execution exp-abc" in out
+    assert "status      Stopped" in out and "workflow    ABORTED" in out
+    assert "training    Stopped / Stopped" in out
+
+
+def test_cancel_shows_the_state_even_when_the_stop_is_not_recorded_in_time(
+    moto_pipeline: MotoPipeline,
+    stoppable_jobs: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _training_run(moto_pipeline)
+    _on_sleep(monkeypatch)
+    assert main(["cancel", "exp-abc", "--timeout", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "note: the pipeline recording the stop did not happen within 4 s" in out
+    assert "status      Training" in out and "workflow    ABORTED" in out
+
+
+def test_cancel_still_stops_the_execution_when_the_job_refuses_to_stop(
+    moto_pipeline: MotoPipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(self: SageMakerTrainingJobs, job_name: str) -> None:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "StopTrainingJob")
+
+    monkeypatch.setattr(SageMakerTrainingJobs, "stop", refuse)
+    _training_run(moto_pipeline)
+    _on_sleep(monkeypatch, lambda: moto_pipeline.set_status("exp-abc", facts.STATUS_STOPPED))
+    assert main(["cancel", "exp"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: could not stop training job novaft-exp-abc: AWS refused StopTrainingJob" in captured.err
+    assert "stopping execution exp-abc" in captured.out and "workflow    ABORTED" in captured.out
+
+
+def test_cancel_of_a_finished_run_stops_nothing(
+    moto_pipeline: MotoPipeline, stoppable_jobs: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    moto_pipeline.put_run(run_id="done-1", status=facts.STATUS_COMPLETED)
+    assert main(["cancel", "done-1"]) == 0
+    assert "nothing to stop: run done is Completed" in capsys.readouterr().out
+    assert stoppable_jobs == []
+
+
+REPORT = {
+    "valid": False,
+    "records": 3,
+    "errors": [{"line": 2, "code": "role_invalid", "path": "$.messages[0].role", "message": "bad", "file": "train"}],
+    "error_counts": {"role_invalid": 1},
+}
+
+
+@pytest.mark.parametrize("use_recorded_uri", [True, False])
+def test_report_text_and_json(
+    moto_pipeline: MotoPipeline, capsys: pytest.CaptureFixture[str], use_recorded_uri: bool
+) -> None:
+    key = (
+        "reports/x.json"
+        if use_recorded_uri
+        else facts.run_artifact_key(RUNS_PREFIX, "bad-1", facts.VALIDATION_REPORT_FILE)
+    )
+    client("s3").put_object(Bucket=ARTIFACTS_BUCKET, Key=key, Body=json.dumps(REPORT))
+    extra = {"report_s3_uri": f"s3://{ARTIFACTS_BUCKET}/{key}"} if use_recorded_uri else {}
+    moto_pipeline.put_run(run_id="bad-1", status=facts.STATUS_DATASET_INVALID, **extra)
+    assert main(["report", "bad"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("validation report of run bad (bad-1): INVALID")
+    assert "train:2  role_invalid  $.messages[0].role  bad" in text
+    assert main(["report", "bad-1", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == REPORT
+
+
+def test_report_missing_is_exit_2_naming_where_it_looked(
+    moto_pipeline: MotoPipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    moto_pipeline.put_run(run_id="new-1", status=facts.STATUS_REGISTERED)
+    assert main(["report", "new-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    key = facts.run_artifact_key(RUNS_PREFIX, "new-1", facts.VALIDATION_REPORT_FILE)
+    assert f"has no validation report at s3://{ARTIFACTS_BUCKET}/{key} yet" in err
+
+
+# --- submit ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def upload_order(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    order: list[str] = []
+    original = S3Objects.upload_file
+
+    def recording(self: S3Objects, path: Path, bucket: str, key: str) -> None:
+        order.append(key)
+        original(self, path, bucket, key)
+
+    monkeypatch.setattr(S3Objects, "upload_file", recording)
+    return order
+
+
+def _write_jsonl(path: Path, records: list[object]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def test_submit_validates_then_uploads_train_last(
+    moto_pipeline: MotoPipeline, tmp_path: Path, upload_order: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _write_jsonl(tmp_path / "My Data.jsonl", [RECORD] * 8)
+    validation = _write_jsonl(tmp_path / "v.jsonl", [RECORD])
+    job = tmp_path / "job.yaml"
+    job.write_text(JOB_YAML)
+    assert main(["submit", str(data), "--validation", str(validation), "--job", str(job)]) == 0
+    out = capsys.readouterr().out
+    files = (facts.VALIDATION_FILE, facts.JOB_FILE, facts.TRAIN_FILE)
+    assert upload_order == [f"{facts.DEFAULT_INCOMING_PREFIX}my-data/{name}" for name in files]
+    assert "VALID for model lite, method sft" in out
+    assert "submitted run my-data" in out and "novaft status my-data --wait" in out
+    body = client("s3").get_object(Bucket=DATASETS_BUCKET, Key=upload_order[-1])["Body"]
+    assert body.read() == data.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("records", "job_text", "expected"),
+    [
+        ([{"messages": []}], JOB_YAML, "INVALID for model lite"),
+        ([RECORD], "model: lite\nmethod: sft\npeft: lora\nhyperparameters: {lr: -1}\n", "hyperparameters.lr"),
+        ([RECORD], "model: giant\nmethod: sft\npeft: lora\n", "model"),
+    ],
+)
+def test_submit_uploads_nothing_when_the_local_check_fails(
+    moto_pipeline: MotoPipeline,
+    tmp_path: Path,
+    upload_order: list[str],
+    capsys: pytest.CaptureFixture[str],
+    records: list[object],
+    job_text: str,
+    expected: str,
+) -> None:
+    data = _write_jsonl(tmp_path / "d.jsonl", records)
+    job = tmp_path / "job.yaml"
+    job.write_text(job_text)
+    assert main(["submit", str(data), "--job", str(job)]) == 1
+    out = capsys.readouterr().out
+    assert expected in out and "nothing uploaded" in out
+    assert upload_order == []
+
+
+def test_submit_without_job_or_stack_default_skips_the_local_check(
+    moto_pipeline: MotoPipeline, tmp_path: Path, upload_order: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _write_jsonl(tmp_path / "d.jsonl", [RECORD])
+    assert main(["submit", str(data), "--run", "exp-1"]) == 0
+    assert "skipped the local check" in capsys.readouterr().out
+    assert upload_order == ["incoming/exp-1/train.jsonl"]
+
+
+def test_submit_checks_against_the_stacks_default_job(
+    moto_pipeline: MotoPipeline, tmp_path: Path, upload_order: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    moto_pipeline.create_stack(
+        "WithDefault", DefaultJob=json.dumps({"model": "micro", "method": "sft", "peft": "lora"})
+    )
+    data = _write_jsonl(tmp_path / "d.jsonl", [RECORD] * 8)
+    assert main(["submit", str(data), "--stack", "WithDefault"]) == 0
+    out = capsys.readouterr().out
+    assert "VALID for model micro, method sft" in out and "--stack WithDefault" in out
+    assert upload_order == ["incoming/d/train.jsonl"]
+
+
+def test_submit_refuses_stale_companions_of_an_earlier_submission(
+    moto_pipeline: MotoPipeline, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client("s3").put_object(Bucket=DATASETS_BUCKET, Key="incoming/d/job.yaml", Body=b"x")
+    data = _write_jsonl(tmp_path / "d.jsonl", [RECORD])
+    assert main(["submit", str(data)]) == 2
+    assert "already has s3://" in capsys.readouterr().err
+
+
+def test_submit_wait_follows_the_new_run_to_the_end(
+    moto_pipeline: MotoPipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    moto_pipeline.put_run(
+        run_id="d-old", run_name="d", status=facts.STATUS_COMPLETED, created_at="2026-11-24T00:00:00+00:00"
+    )
+    _on_sleep(
+        monkeypatch,
+        lambda: None,  # the trigger has not fired yet
+        lambda: moto_pipeline.put_run(run_id="d-new", run_name="d", status=facts.STATUS_VALIDATING),
+        lambda: moto_pipeline.put_run(run_id="d-new", run_name="d", status=facts.STATUS_DATASET_INVALID),
+    )
+    data = _write_jsonl(tmp_path / "d.jsonl", [RECORD])
+    assert main(["submit", str(data), "--wait", "--interval", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "run id d-new" in out and "status      DatasetInvalid" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["submit", "missing.jsonl"], "data file missing.jsonl: no such file"),
+        (["submit", "{data}", "--run", "Bad_Name"], "--run 'Bad_Name' is not a valid run name"),
+        (["status", "nope"], "no run with id or name 'nope'"),
+        (["runs", "--stage", "prod"], "no stack Novaft-prod-Pipeline in region us-east-1"),
+        (["runs", "--stack", "Custom"], "no stack Custom in region us-east-1"),
+    ],
+)
+def test_usage_and_lookup_errors_are_one_line_and_exit_2(
+    moto_pipeline: MotoPipeline, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    data = _write_jsonl(tmp_path / "d.jsonl", [RECORD])
+    assert main([arg.format(data=data) for arg in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("novaft: ") and message in err and err.count("\n") == 1
+
+
+def test_stage_comes_from_the_environment(
+    moto_pipeline: MotoPipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(facts.STAGE_ENV, "staging")
+    assert main(["runs"]) == 2
+    assert "Novaft-staging-Pipeline" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}, "no usable AWS credentials"),
+        ({"AWS_DEFAULT_REGION": None}, "no AWS region set"),
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, "cannot reach http://127.0.0.1:9"),
+    ],
+)
+def test_missing_credentials_region_or_endpoint_is_exit_2_without_traceback(
+    aws_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str | None],
+    message: str,
+) -> None:
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never probe instance metadata for credentials
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert main(["runs"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"novaft: {message}") and "Traceback" not in err and err.count("\n") == 1

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from novaft.pipeline.contracts import ExecutionStatusChangeEvent
+from novaft.pipeline.facts import (
+    EXECUTION_ABORTED,
+    EXECUTION_FAILED,
+    EXECUTION_TIMED_OUT,
+    FINAL_RUN_STATUSES,
+    STATUS_FAILED,
+    STATUS_REGISTERED,
+    STATUS_STOPPED,
+    STATUS_TRAINING,
+    STOP_RULE_EXECUTION_STATUSES,
+)
+from novaft.pipeline.steps.stop import stop_run
+from tests.unit.pipeline.fakes import (
+    ARTIFACTS_BUCKET,
+    DATASETS_BUCKET,
+    EXECUTION_ARN,
+    LATER,
+    FakeNotifier,
+    FakeRunStore,
+    FakeTrainingJobs,
+    run_context,
+    settings,
+)
+
+RUN = run_context()
+JOB = RUN.training_job_name
+
+
+def _event(status: str, error: str | None = None, cause: str | None = None) -> ExecutionStatusChangeEvent:
+    detail: dict[str, Any] = {"executionArn": EXECUTION_ARN, "status": status, "error": error, "cause": cause}
+    return ExecutionStatusChangeEvent.model_validate(
+        {"detail-type": "Step Functions Execution Status Change", "detail": detail}
+    )
+
+
+def _runs(status: str = STATUS_TRAINING, **fields: Any) -> FakeRunStore:
+    item = {
+        "run_id": RUN.run_id,
+        "run_name": RUN.run_name,
+        "status": status,
+        "execution_arn": EXECUTION_ARN,
+        "training_job_name": JOB,
+        "dataset": {"bucket": DATASETS_BUCKET, "train_key": RUN.dataset.train_key},
+        **fields,
+    }
+    return FakeRunStore({RUN.run_id: item})
+
+
+def _stop(event: ExecutionStatusChangeEvent, runs: FakeRunStore, jobs: FakeTrainingJobs, notifier: FakeNotifier) -> Any:
+    return stop_run(event, settings=settings(), runs=runs, jobs=jobs, notifier=notifier, now=LATER)
+
+
+def _training_job() -> FakeTrainingJobs:
+    jobs = FakeTrainingJobs()
+    jobs.add(JOB, status="InProgress")
+    return jobs
+
+
+@pytest.mark.parametrize(
+    ("execution_status", "run_status", "failure_error"),
+    [
+        (EXECUTION_ABORTED, STATUS_STOPPED, "ExecutionAborted"),
+        (EXECUTION_TIMED_OUT, STATUS_STOPPED, "ExecutionTimedOut"),
+        (EXECUTION_FAILED, STATUS_FAILED, "ExecutionFailed"),
+    ],
+)
+def test_each_status_the_rule_sends_stops_the_job_records_the_run_and_notifies(
+    execution_status: str, run_status: str, failure_error: str
+) -> None:
+    assert execution_status in STOP_RULE_EXECUTION_STATUSES
+    jobs, notifier = _training_job(), FakeNotifier()
+    runs = _runs(training_job_arn=jobs.jobs[JOB]["TrainingJobArn"])
+    result = _stop(_event(execution_status), runs, jobs, notifier)
+    assert (result.run_found, result.run_id, result.training_job_stopped, result.status) == (
+        True,
+        RUN.run_id,
+        True,
+        run_status,
+    )
+    assert jobs.stopped == [JOB]
+    item = runs.items[RUN.run_id]
+    assert (item["status"], item["failure_error"], item["updated_at"]) == (run_status, failure_error, LATER)
+    [(subject, message)] = notifier.published
+    assert subject == f"novaft dev: run {RUN.run_name} {run_status}"
+    assert (
+        f"The workflow execution ended with status {execution_status}. Its training job was asked to stop." in message
+    )
+    assert f"Artifacts: s3://{ARTIFACTS_BUCKET}/{RUN.artifacts_prefix}" in message
+
+
+def test_the_execution_error_and_cause_are_part_of_the_reason() -> None:
+    notifier = FakeNotifier()
+    _stop(_event(EXECUTION_FAILED, error="States.Runtime", cause="bad path"), _runs(), FakeTrainingJobs(), notifier)
+    [(_, message)] = notifier.published
+    assert "ended with status FAILED (States.Runtime: bad path)." in message
+
+
+def test_a_run_that_never_reached_training_has_no_job_to_stop() -> None:
+    # The job name is reserved at registration; only a recorded ARN means the job was created.
+    jobs, notifier = _training_job(), FakeNotifier()
+    result = _stop(_event(EXECUTION_ABORTED), _runs(STATUS_REGISTERED), jobs, notifier)
+    assert result.status == STATUS_STOPPED and not result.training_job_stopped
+    assert jobs.stopped == []
+    assert "Its training job was asked to stop" not in notifier.published[0][1]
+
+
+def test_a_job_that_already_finished_is_not_stopped_again() -> None:
+    jobs = FakeTrainingJobs()
+    arn = jobs.add(JOB, status="Completed")
+    result = _stop(_event(EXECUTION_TIMED_OUT), _runs(training_job_arn=arn), jobs, FakeNotifier())
+    assert result.status == STATUS_STOPPED and not result.training_job_stopped
+
+
+@pytest.mark.parametrize("recorded", sorted(FINAL_RUN_STATUSES))
+def test_a_recorded_outcome_is_kept_but_the_job_is_still_stopped(recorded: str) -> None:
+    jobs, notifier = _training_job(), FakeNotifier()
+    runs = _runs(recorded, training_job_arn=jobs.jobs[JOB]["TrainingJobArn"])
+    result = _stop(_event(EXECUTION_ABORTED), runs, jobs, notifier)
+    assert result.status == recorded and result.training_job_stopped
+    assert runs.updates == [] and notifier.published == []
+
+
+def test_an_execution_without_a_run_is_nothing_to_do() -> None:
+    notifier = FakeNotifier()
+    result = _stop(_event(EXECUTION_ABORTED), FakeRunStore(), FakeTrainingJobs(), notifier)
+    assert not result.run_found and result.run_id is None and notifier.published == []
+
+
+def test_a_second_delivery_of_the_event_changes_nothing() -> None:
+    jobs, notifier = _training_job(), FakeNotifier()
+    runs = _runs(training_job_arn=jobs.jobs[JOB]["TrainingJobArn"])
+    _stop(_event(EXECUTION_ABORTED), runs, jobs, notifier)
+    again = _stop(_event(EXECUTION_ABORTED), runs, jobs, notifier)
+    assert again.status == STATUS_STOPPED and not again.training_job_stopped
+    assert len(notifier.published) == 1 and len(runs.updates) == 1

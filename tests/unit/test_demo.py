@@ -1,0 +1,44 @@
+"""How ``make demo`` prints a failed run: the error name and a readable cause, never raw JSON cut mid-string."""
+
+import json
+
+import pytest
+
+from novaft.demo import failure_text
+from novaft.pipeline import facts
+
+LAMBDA_CAUSE = json.dumps(
+    {
+        "errorMessage": "3 of 5 records are invalid in train.jsonl (line 2: role_invalid)",
+        "errorType": "DatasetInvalid",
+        "stackTrace": ['  File "/var/task/handler.py", line 1'],
+    }
+)
+SAGEMAKER_CAUSE = json.dumps({"TrainingJobName": "novaft-x", "FailureReason": "ClientError: no capacity", "Tags": []})
+
+
+@pytest.mark.parametrize(
+    ("error", "cause", "expected"),
+    [
+        (
+            facts.STATUS_DATASET_INVALID,
+            LAMBDA_CAUSE,
+            f"{facts.STATUS_DATASET_INVALID}: 3 of 5 records are invalid in train.jsonl (line 2: role_invalid)",
+        ),
+        ("States.TaskFailed", SAGEMAKER_CAUSE, "States.TaskFailed: ClientError: no capacity"),
+        ("StoppedByOperator", "novaft cancel exp\n  (by hand)", "StoppedByOperator: novaft cancel exp (by hand)"),
+        ("States.Timeout", None, "States.Timeout"),
+        (None, None, ""),
+    ],
+)
+def test_failure_text_names_the_error_and_the_readable_cause(
+    error: str | None, cause: str | None, expected: str
+) -> None:
+    assert failure_text(error, cause) == expected
+
+
+def test_a_long_cause_is_cut_at_a_word_and_marked() -> None:
+    cause = json.dumps({"errorMessage": "word " * 100})
+    text = failure_text("RecipeRenderFailed", cause, limit=60)
+    assert text.startswith("RecipeRenderFailed: word word")
+    assert text.endswith("word...") and len(text) <= len("RecipeRenderFailed: ") + 60
