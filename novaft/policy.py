@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 from novaft.errors import NovaftError, UsageError
 from novaft.pipeline import facts
 from novaft.recipes.catalog import load_catalog
+from novaft.recipes.job_spec import STAGE_OWNED_FIELDS
 
 # A Standard state machine execution lives at most one year, so no approval can be awaited longer.
 MAX_APPROVAL_TIMEOUT_HOURS: Final = 365 * 24
@@ -37,6 +38,8 @@ MAX_SHOWN_VALUE_CHARS: Final = 200
 # The validation context key through which ``from_mapping`` passes the stage's max_training_hours.
 _MAX_TRAINING_HOURS: Final = "max_training_hours"
 _CUSTOM_ERROR: Final = "policy_value"
+# Optional limits that cdk.json turns off with false (null there is dropped by the CDK and means the default).
+_SWITCHED_OFF_BY_FALSE: Final = ("allowed_instance_types", "max_run_usd", "approval_above_usd", "budget_usd")
 
 _Count = Annotated[int, Strict(), Field(ge=1)]
 _Hours = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
@@ -95,6 +98,9 @@ class StagePolicy(BaseModel):
     allowed_tag_keys: tuple[Annotated[str, Strict()], ...] = ()
     require_network_isolation: _Switch = False
     allow_base_checkpoint_uri: _Switch = False
+    # Provisioned throughput bills by the hour while it exists, so a stage must opt in (docs/deployment.md).
+    allow_provisioned_throughput: _Switch = False
+    max_model_units: _Count = 1
 
     @classmethod
     def from_mapping(cls, data: Any, *, max_training_hours: float, source: str = "stage policy") -> StagePolicy:
@@ -102,7 +108,9 @@ class StagePolicy(BaseModel):
         if not isinstance(data, Mapping):
             problem = PolicyConfigProblem("policy", data, "a mapping of the policy keys", "not a mapping")
             raise PolicyConfigError([problem], source=source)
-        values = dict(data)
+        # The CDK drops null values from cdk.json context before the app sees them, so null must mean what leaving the
+        # key out means everywhere (the app, `novaft plan --stage`, the functions); false turns a limit off.
+        values = {key: value for key, value in data.items() if value is not None}
         if "max_runtime_hours" not in values:
             default = cls.model_fields["max_runtime_hours"].default
             values["max_runtime_hours"] = min(default, max_training_hours)
@@ -113,8 +121,17 @@ class StagePolicy(BaseModel):
             raise PolicyConfigError(problems, source=source) from None
 
     def to_dict(self) -> dict[str, Any]:
-        """The policy as JSON-ready data; ``from_mapping`` reads it back unchanged."""
-        return self.model_dump(mode="json")
+        """The policy as JSON-ready data; ``from_mapping`` reads it back unchanged (a limit turned off is false)."""
+        data = self.model_dump(mode="json")
+        for name, field in type(self).model_fields.items():
+            if data[name] is None and field.default is not None:
+                data[name] = False
+        return data
+
+    @field_validator(*_SWITCHED_OFF_BY_FALSE, mode="before")
+    @classmethod
+    def _false_turns_a_limit_off(cls, value: Any) -> Any:
+        return None if value is False else value
 
     @field_validator("allowed_models", "allowed_methods", "allowed_peft", "allowed_instance_types")
     @classmethod
@@ -192,18 +209,20 @@ def _allowed(key: str, max_training_hours: float) -> str:
         "allowed_models": "a non-empty list of " + ", ".join(facts.MODEL_NAMES),
         "allowed_methods": "a non-empty list of " + ", ".join(facts.METHODS),
         "allowed_peft": "a non-empty list of " + ", ".join(facts.PEFT_CHOICES),
-        "allowed_instance_types": "null (any the recipe catalog offers) or a non-empty list of "
+        "allowed_instance_types": "false (any the recipe catalog offers) or a non-empty list of "
         + ", ".join(_catalog_instance_types()),
         "max_instance_count": "an integer, 1 or more",
         "max_runtime_hours": f"a number above 0, at most the stage's max_training_hours ({max_training_hours:g})",
-        "max_run_usd": "null (no cap) or US dollars above 0",
-        "approval_above_usd": "null (never ask) or US dollars, 0 or more and at most max_run_usd",
-        "budget_usd": "null (no budget) or US dollars, 0 or more",
+        "max_run_usd": "false (no cap) or US dollars above 0",
+        "approval_above_usd": "false (never ask) or US dollars, 0 or more and at most max_run_usd",
+        "budget_usd": "false (no budget) or US dollars, 0 or more",
         "approval_timeout_hours": f"a number above 0, at most {MAX_APPROVAL_TIMEOUT_HOURS}",
         "max_concurrent_jobs": "an integer, 1 or more",
         "allowed_tag_keys": f"a list of tag keys not starting with '{facts.RESERVED_TAG_PREFIX}'",
         "require_network_isolation": "true or false",
         "allow_base_checkpoint_uri": "true or false",
+        "allow_provisioned_throughput": "true or false",
+        "max_model_units": "an integer, 1 or more",
     }
     return descriptions.get(key, "one of the policy keys: " + ", ".join(StagePolicy.model_fields))
 
@@ -260,6 +279,10 @@ class PolicyRequest:
     # Jobs of this stage training now, not counting this run.
     active_jobs: int | None = None
     region: str | None = None
+    deploy_target: str = facts.DEPLOY_NONE
+    model_units: int | None = None
+    # The evaluation jobs after training (job.yaml evaluation:): their own hard bound, added to the run's ceiling.
+    evaluation_ceiling_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -287,6 +310,21 @@ class PolicyViolation(NovaftError):
         super().__init__(f"the stage policy refuses this run ({count} problem{'s' if count != 1 else ''}):\n{lines}")
 
 
+class ApprovalRequired(NovaftError):
+    """The stage policy allows the run only with someone's approval, which the workflow cannot ask for yet.
+
+    Until the approval workflow exists, such a run is refused (recorded and notified) rather than started silently.
+    """
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        self.reasons = tuple(reasons)
+        lines = "\n".join(f"  - {reason}" for reason in self.reasons)
+        super().__init__(
+            "the stage policy allows this run only with approval, and runs that need approval are not started yet "
+            f"(approval arrives with the approval workflow):\n{lines}"
+        )
+
+
 @dataclass(frozen=True)
 class PolicyDecision:
     violations: tuple[PolicyFinding, ...]
@@ -307,19 +345,27 @@ class PolicyDecision:
         if self.violations:
             raise PolicyViolation(self.violations)
 
+    def raise_unless_cleared_to_start(self) -> None:
+        """Refuse a run that breaks a rule, or that needs an approval nobody can give yet (``ApprovalRequired``)."""
+        self.raise_for_violations()
+        if self.approval_reasons:
+            raise ApprovalRequired(self.approval_reasons)
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "allowed": self.allowed, "needs_approval": self.needs_approval}
 
 
 def cost_ceiling_usd(request: PolicyRequest) -> float | None:
-    """instance count x max runtime x price per instance-hour, in cents; None without a price.
+    """instance count x max runtime x price per instance-hour, plus the evaluation jobs' own ceiling, in cents; None
+    without a price.
 
     SageMaker stops a training job when it reaches MaxRuntimeInSeconds, so this is the hard bound of what one job can
     bill, whatever the estimate says.
     """
     if request.price_per_instance_hour is None:
         return None
-    return round(request.instance_count * request.max_runtime_hours * request.price_per_instance_hour, 2)
+    training = request.instance_count * request.max_runtime_hours * request.price_per_instance_hour
+    return round(training + request.evaluation_ceiling_usd, 2)
 
 
 def evaluate(policy: StagePolicy, request: PolicyRequest) -> PolicyDecision:
@@ -335,6 +381,7 @@ def evaluate(policy: StagePolicy, request: PolicyRequest) -> PolicyDecision:
         *_size_findings(policy, request),
         *_cost_findings(policy, request, ceiling),
         *_tag_findings(policy, request),
+        *_deploy_findings(policy, request),
     ]
     if request.base_checkpoint_uri_given and not policy.allow_base_checkpoint_uri:
         violations.append(
@@ -424,6 +471,37 @@ def _cost_findings(policy: StagePolicy, request: PolicyRequest, ceiling: float |
     return []
 
 
+def evaluate_deployment(policy: StagePolicy, *, target: str, model_units: int | None) -> list[PolicyFinding]:
+    """The rules a later deployment (``novaft deploy``) breaks: provisioned throughput and its model units."""
+    probe = PolicyRequest("", "", "", "", 1, 1.0, None, None, deploy_target=target, model_units=model_units)
+    return _deploy_findings(policy, probe)
+
+
+def _deploy_findings(policy: StagePolicy, request: PolicyRequest) -> list[PolicyFinding]:
+    if request.deploy_target != facts.DEPLOY_PROVISIONED:
+        return []
+    if not policy.allow_provisioned_throughput:
+        return [
+            PolicyFinding(
+                "allow_provisioned_throughput",
+                f"deploy.target {facts.DEPLOY_PROVISIONED}",
+                f"{facts.DEPLOY_ON_DEMAND} or {facts.DEPLOY_NONE}",
+                "this stage does not buy provisioned throughput, which bills by the hour while it exists",
+            )
+        ]
+    units = request.model_units or 1
+    if units > policy.max_model_units:
+        return [
+            PolicyFinding(
+                "max_model_units",
+                f"{units} model units",
+                f"{policy.max_model_units} model units",
+                "more provisioned throughput than this stage allows for one model",
+            )
+        ]
+    return []
+
+
 def _tag_findings(policy: StagePolicy, request: PolicyRequest) -> list[PolicyFinding]:
     allowed = ", ".join(policy.allowed_tag_keys) or "no tag keys"
     findings = []
@@ -469,9 +547,10 @@ def _approval_reasons(policy: StagePolicy, request: PolicyRequest, ceiling: floa
 
 
 def _ceiling_terms(request: PolicyRequest) -> str:
+    evaluation = f" + evaluation jobs {_usd(request.evaluation_ceiling_usd)}" if request.evaluation_ceiling_usd else ""
     return (
         f"{request.instance_count} x {request.instance_type} x {_hours(request.max_runtime_hours)}"
-        f" x {_usd(request.price_per_instance_hour or 0)}/h"
+        f" x {_usd(request.price_per_instance_hour or 0)}/h{evaluation}"
     )
 
 
@@ -505,6 +584,17 @@ class JobChoices(Protocol):
     def tags(self) -> Mapping[str, str]: ...
     @property
     def base_checkpoint_s3_uri(self) -> str | None: ...
+    @property
+    def deploy(self) -> DeployChoices: ...
+
+
+class DeployChoices(Protocol):
+    """The job spec's ``deploy`` fields the policy reads."""
+
+    @property
+    def target(self) -> str: ...
+    @property
+    def model_units(self) -> int | None: ...
 
 
 class EstimateFigures(Protocol):
@@ -544,17 +634,15 @@ def policy_request_from(
         spent_last_30_days_usd=spent_last_30_days_usd,
         active_jobs=active_jobs,
         region=estimate.region,
+        deploy_target=spec.deploy.target,
+        model_units=spec.deploy.model_units,
     )
 
 
 # --- job.yaml keys the stage owns ------------------------------------------------------------------------------------
 
-JOB_SPEC_STAGE_OWNED_FIELDS: Final[Mapping[str, str]] = {
-    "vpc": "set by the stage in cdk.json: its vpc (subnet_ids, security_group_ids)",
-    "output_kms_key": "set by the stage: job output is encrypted with the stage's data key (created by the Data stack)",
-    "volume_kms_key": "set by the stage, which owns the encryption keys of its jobs (the Data stack's data key)",
-    "enable_network_isolation": "set by the stage in cdk.json: its policy.require_network_isolation",
-}
+# The job spec refuses these keys itself (novaft.recipes.job_spec), naming where the stage sets each.
+JOB_SPEC_STAGE_OWNED_FIELDS: Final[Mapping[str, str]] = STAGE_OWNED_FIELDS
 
 
 def stage_owned_field_problems(job_yaml: Mapping[str, Any]) -> list[str]:
@@ -564,3 +652,137 @@ def stage_owned_field_problems(job_yaml: Mapping[str, Any]) -> list[str]:
         for key, where in JOB_SPEC_STAGE_OWNED_FIELDS.items()
         if key in job_yaml
     ]
+
+
+# --- The CreateTrainingJob request against the policy (StartTraining's second check) ----------------------------------
+
+
+@dataclass(frozen=True)
+class StageJobSettings:
+    """What the stage sets on every job it starts; a request that differs was not built by this stage."""
+
+    output_kms_key: str | None
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+
+
+def allowed_instance_types(policy: StagePolicy) -> tuple[str, ...]:
+    """Instance types a job of this stage may use: the policy's list, else every type the recipe catalog offers for
+    the allowed models, methods and PEFT choices (sorted, so the IAM condition built from it never changes)."""
+    if policy.allowed_instance_types is not None:
+        return tuple(sorted(policy.allowed_instance_types))
+    types = {
+        name
+        for variant in load_catalog().variants
+        if variant.model in policy.allowed_models
+        and variant.method in policy.allowed_methods
+        and variant.peft in policy.allowed_peft
+        for name in variant.instance_types
+    }
+    return tuple(sorted(types))
+
+
+def training_request_findings(
+    policy: StagePolicy, request: Mapping[str, Any], stage: StageJobSettings
+) -> list[PolicyFinding]:
+    """Every way a CreateTrainingJob request breaks the policy or leaves the stage's settings.
+
+    RenderRecipe built the request from an allowed run; this second look, just before the job starts, catches a
+    request that was changed on the way (the workflow input is data anyone who can start an execution controls).
+    """
+    resources = request.get("ResourceConfig") or {}
+    instance_type = str(resources.get("InstanceType"))
+    count = resources.get("InstanceCount")
+    runtime = (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+    findings = []
+    allowed_types = allowed_instance_types(policy)
+    if instance_type not in allowed_types:
+        findings.append(
+            PolicyFinding(
+                "allowed_instance_types",
+                repr(instance_type),
+                ", ".join(allowed_types),
+                f"this stage does not allow instance type {instance_type!r}",
+            )
+        )
+    if not isinstance(count, int) or count > policy.max_instance_count:
+        findings.append(
+            PolicyFinding(
+                "max_instance_count",
+                f"{count!r} x {instance_type}",
+                f"{policy.max_instance_count} instances",
+                "more instances than this stage allows for one job",
+            )
+        )
+    if not isinstance(runtime, int) or runtime > policy.max_runtime_hours * 3600:
+        findings.append(
+            PolicyFinding(
+                "max_runtime_hours",
+                f"MaxRuntimeInSeconds {runtime!r}",
+                _hours(policy.max_runtime_hours),
+                "the job may run longer than this stage allows",
+            )
+        )
+    findings += _stage_setting_findings(policy, request, stage)
+    tag_keys = [str(tag.get("Key")) for tag in request.get("Tags") or []]
+    own_tags = set(facts.PLATFORM_JOB_TAGS)
+    for key in tag_keys:
+        if key not in own_tags and key not in policy.allowed_tag_keys:
+            findings.append(
+                PolicyFinding(
+                    "allowed_tag_keys",
+                    repr(key),
+                    ", ".join((*sorted(own_tags), *policy.allowed_tag_keys)),
+                    "the request carries a tag key this stage does not allow",
+                )
+            )
+    return findings
+
+
+def _stage_setting_findings(
+    policy: StagePolicy, request: Mapping[str, Any], stage: StageJobSettings
+) -> list[PolicyFinding]:
+    """The settings the stage owns (docs/policy.md, "What job.yaml may and may not set") must be the stage's."""
+    vpc = request.get("VpcConfig") or {}
+    given: dict[str, Any] = {
+        "output KMS key": (request.get("OutputDataConfig") or {}).get("KmsKeyId"),
+        "VPC subnets": tuple(vpc.get("Subnets") or ()),
+        "VPC security groups": tuple(vpc.get("SecurityGroupIds") or ()),
+        "network isolation": bool(request.get("EnableNetworkIsolation")),
+    }
+    wanted: dict[str, Any] = {
+        "output KMS key": stage.output_kms_key,
+        "VPC subnets": stage.subnet_ids,
+        "VPC security groups": stage.security_group_ids,
+        "network isolation": policy.require_network_isolation,
+    }
+    findings = [
+        PolicyFinding(
+            "require_network_isolation" if setting == "network isolation" else "stage settings",
+            repr(given[setting]),
+            repr(wanted[setting]),
+            f"the request's {setting} is not the stage's",
+        )
+        for setting in given
+        if given[setting] != wanted[setting]
+    ]
+    volume_key = (request.get("ResourceConfig") or {}).get("VolumeKmsKeyId")
+    if volume_key is not None:
+        findings.append(
+            PolicyFinding(
+                "stage settings",
+                repr(volume_key),
+                "none (the instance types of Nova recipes have local storage)",
+                "the request names a volume KMS key the stage does not set",
+            )
+        )
+    if request.get("EnableInterContainerTrafficEncryption") is not True:
+        findings.append(
+            PolicyFinding(
+                "stage settings",
+                repr(request.get("EnableInterContainerTrafficEncryption")),
+                "True",
+                "the stage encrypts inter-container traffic of every job",
+            )
+        )
+    return findings

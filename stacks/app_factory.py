@@ -8,8 +8,8 @@ from typing import Any
 
 import aws_cdk as cdk
 
-from novaft.pipeline.facts import data_stack_name, pipeline_stack_name
-from stacks.config import STAGE_CONTEXT_KEY, STAGES_CONTEXT_KEY, StageConfig
+from novaft.pipeline.facts import STAGE_CONTEXT_KEY, STAGES_CONTEXT_KEY, data_stack_name, pipeline_stack_name
+from stacks.config import StageConfig
 from stacks.data_stack import DataStack
 from stacks.layer_manifest import LAYER_DIR
 from stacks.pipeline_stack import PipelineStack

@@ -7,7 +7,8 @@ Context layout (cdk.json):
     "novaft:stages": {"dev": {...}, "prod": {...}}
 
 Each stage entry accepts the fields of ``StageConfig`` below; anything else is an error, so a typo never silently
-falls back to a default.
+falls back to a default. Its ``policy`` object is the stage policy (``novaft.policy.StagePolicy``, docs/policy.md),
+checked here so that synth refuses a bad one with the key named.
 """
 
 from __future__ import annotations
@@ -16,17 +17,27 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from novaft.errors import NovaftError, UsageError
-from novaft.pipeline.facts import DEFAULT_INCOMING_PREFIX, DEFAULT_RUNS_PREFIX, DEFAULT_STAGE
+from novaft.pipeline.facts import (
+    DEFAULT_INCOMING_PREFIX,
+    DEFAULT_MAX_TRAINING_HOURS,
+    DEFAULT_RUNS_PREFIX,
+    DEFAULT_STAGE,
+    STAGE_CONTEXT_KEY,
+    STAGE_MAX_TRAINING_HOURS_KEY,
+    STAGE_POLICY_KEY,
+    STAGES_CONTEXT_KEY,
+)
+from novaft.policy import PolicyConfigError, StagePolicy, evaluate, policy_request_from
 from novaft.recipes.catalog import load_catalog
+from novaft.recipes.estimate import estimate_run, load_price_table
 from novaft.recipes.job_spec import JobSpec
 from stacks.constructs.log_group import CLOUDWATCH_RETENTION_DAYS
 from stacks.constructs.workflow_definition import CapacityRetry
 
-STAGE_CONTEXT_KEY = "novaft:stage"
-STAGES_CONTEXT_KEY = "novaft:stages"
+__all__ = ["STAGES_CONTEXT_KEY", "STAGE_CONTEXT_KEY", "ConfigError", "StageConfig", "VpcConfig"]
 
 # Regions that host the SageMaker training-job (SMTJ) images for Nova, with the ECR account of each region. The
 # recipe catalog (recipes/catalog.yaml, from launcher/recipe_templatization/nova/nova_regional_parameters.json in
@@ -44,6 +55,9 @@ HISTORY_EVENTS_OUTSIDE_POLLING = 200
 # SageMaker allows MaxRuntimeInSeconds up to 28 days (higher only via quota): SageMaker API reference,
 # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html
 SAGEMAKER_MAX_RUNTIME_HOURS = 28 * 24
+# CreateTrainingJob VpcConfig limits (botocore service model for sagemaker): 1-16 subnets, 1-5 security groups.
+MAX_SUBNETS = 16
+MAX_SECURITY_GROUPS = 5
 
 
 class ConfigError(UsageError):
@@ -57,8 +71,17 @@ class VpcConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    subnet_ids: tuple[str, ...] = Field(min_length=1)
-    security_group_ids: tuple[str, ...] = Field(min_length=1)
+    subnet_ids: tuple[str, ...] = Field(min_length=1, max_length=MAX_SUBNETS)
+    security_group_ids: tuple[str, ...] = Field(min_length=1, max_length=MAX_SECURITY_GROUPS)
+
+    @field_validator("subnet_ids", "security_group_ids")
+    @classmethod
+    def _ids_have_their_prefix(cls, ids: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        prefix = "subnet-" if info.field_name == "subnet_ids" else "sg-"
+        wrong = [item for item in ids if not item.startswith(prefix) or " " in item]
+        if wrong:
+            raise ValueError(f"{', '.join(map(repr, wrong))}: not an id starting with {prefix!r}")
+        return ids
 
 
 class StageConfig(BaseModel):
@@ -79,10 +102,24 @@ class StageConfig(BaseModel):
     # How often the workflow asks SageMaker for the job status, and the longest training it waits for. Together they
     # bound the poll counter and the state-machine timeout.
     poll_interval_seconds: int = Field(default=300, ge=60, le=3600)
-    max_training_hours: int = Field(default=120, ge=1, le=SAGEMAKER_MAX_RUNTIME_HOURS)
+    max_training_hours: int = Field(default=DEFAULT_MAX_TRAINING_HOURS, ge=1, le=SAGEMAKER_MAX_RUNTIME_HOURS)
     validation_memory_mb: int = Field(default=1769, ge=128, le=10_240)
     incoming_prefix: str = DEFAULT_INCOMING_PREFIX
     runs_prefix: str = DEFAULT_RUNS_PREFIX
+    # cdk.json's policy object, read by StagePolicy.from_mapping (_policy_from_mapping); absent, the safe defaults.
+    policy: StagePolicy = Field(default_factory=StagePolicy)
+    # job.yaml's `evaluation:` for runs whose job spec sets none (docs/evaluation.md); absent, no default evaluation.
+    default_evaluation: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _policy_from_mapping(cls, data: Any) -> Any:
+        # from_mapping needs max_training_hours (the default runtime bound follows it) and names every wrong key;
+        # its ConfigError is not a ValueError, so it leaves pydantic as raised.
+        if isinstance(data, Mapping) and not isinstance(data.get(STAGE_POLICY_KEY), StagePolicy):
+            source = f"cdk.json context {STAGES_CONTEXT_KEY}.{data.get('stage')}"
+            return {**data, STAGE_POLICY_KEY: _stage_policy(data, source=source)}
+        return data
 
     @field_validator("region")
     @classmethod
@@ -102,6 +139,16 @@ class StageConfig(BaseModel):
         except NovaftError as error:
             raise ValueError(str(error).replace("\n", " ")) from None
         return job
+
+    @model_validator(mode="after")
+    def _default_evaluation_is_an_evaluation(self) -> StageConfig:
+        # Checked as part of the default job, so the tasks are checked against its model.
+        if self.default_evaluation is not None:
+            try:
+                JobSpec.model_validate({**self.default_job, "evaluation": self.default_evaluation})
+            except NovaftError as error:
+                raise ValueError("default_evaluation: " + str(error).replace("\n", " ")) from None
+        return self
 
     @field_validator("log_retention_days")
     @classmethod
@@ -129,6 +176,27 @@ class StageConfig(BaseModel):
                 f"{self.max_training_hours} ({self.max_training_hours * 3600} s), after which the workflow stops "
                 "the job; lower the one or raise the other"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _policy_fits_the_training_bound(self) -> StageConfig:
+        if self.policy.max_runtime_hours > self.max_training_hours:
+            raise ValueError(
+                f"policy.max_runtime_hours {self.policy.max_runtime_hours:g} is longer than max_training_hours "
+                f"{self.max_training_hours}, after which the workflow stops the job"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _default_job_obeys_the_policy(self) -> StageConfig:
+        # A default job the stage refuses would fail every drop without a job.yaml. Only the rules: whether a run
+        # needs approval depends on its dataset, which synth does not have.
+        spec = JobSpec.model_validate(self.default_job)
+        estimate = estimate_run(spec, None, load_price_table(), region=self.region)
+        violations = evaluate(self.policy, policy_request_from(spec, estimate)).violations
+        if violations:
+            found = "; ".join(finding.describe() for finding in violations)
+            raise ValueError(f"default_job breaks the stage policy: {found}")
         return self
 
     @model_validator(mode="after")
@@ -190,3 +258,14 @@ class StageConfig(BaseModel):
                 for issue in error.errors()
             )
             raise ConfigError(f"cdk.json context {STAGES_CONTEXT_KEY}.{stage} is invalid: {problems}") from None
+
+
+def _stage_policy(values: Mapping[str, Any], *, source: str) -> StagePolicy:
+    """The stage's ``policy`` object; ``ConfigError`` names the stage and each wrong key (``policy.max_run_usd``)."""
+    hours = values.get(STAGE_MAX_TRAINING_HOURS_KEY, DEFAULT_MAX_TRAINING_HOURS)
+    if isinstance(hours, bool) or not isinstance(hours, int | float):
+        hours = DEFAULT_MAX_TRAINING_HOURS  # StageConfig names the wrong max_training_hours itself
+    try:
+        return StagePolicy.from_mapping(values.get(STAGE_POLICY_KEY, {}), max_training_hours=hours, source=source)
+    except PolicyConfigError as error:
+        raise ConfigError(str(error)) from None

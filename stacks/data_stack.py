@@ -18,10 +18,11 @@ from novaft.pipeline.facts import (
     BY_EXECUTION_INDEX,
     BY_EXECUTION_INDEX_KEY,
     RUNS_TABLE_PARTITION_KEY,
+    pipeline_stack_name,
 )
 from stacks.config import StageConfig
 from stacks.constructs.secure_bucket import secure_bucket
-from stacks.security import acknowledge
+from stacks.security import acknowledge, checkov_skip
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class DataStack(cdk.Stack):
             removal_policy=removal,
         )
         self._let_alarms_publish_to_encrypted_topics(self.key)
+        self._let_logs_encrypt_pipeline_log_groups(self.key, pipeline_stack_name(config.stage))
 
         self.access_log_bucket = secure_bucket(
             self, "AccessLogBucket", removal_policy=removal, encryption_key=None, access_log_bucket=None
@@ -64,6 +66,11 @@ class DataStack(cdk.Stack):
             self.access_log_bucket,
             "AwsSolutions-S1",
             "This is the access-log bucket itself; logging it into itself would loop.",
+        )
+        checkov_skip(
+            self.access_log_bucket,
+            "CKV_AWS_18",
+            "This is the access-log bucket itself; logging it into itself would loop (cdk-nag AwsSolutions-S1 alike)",
         )
         self.datasets_bucket = self._data_bucket("DatasetsBucket", removal, access_log_prefix="datasets/")
         self.artifacts_bucket = self._data_bucket("ArtifactsBucket", removal, access_log_prefix="artifacts/")
@@ -138,6 +145,37 @@ class DataStack(cdk.Stack):
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],  # in a key policy "*" means this key only
                 conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+            )
+        )
+
+    def _let_logs_encrypt_pipeline_log_groups(self, key: kms.Key, pipeline_stack: str) -> None:
+        # The pipeline stack's log groups are encrypted with this key (CloudWatch Logs user guide, "Encrypt log data
+        # in CloudWatch Logs using AWS KMS"). The encryption-context condition bounds the grant to log groups of
+        # this account and region whose names start with the pipeline stack's name, which CloudFormation puts first
+        # in the names it generates (the log groups are unnamed, so a redeployed stack never collides with a
+        # retained group).
+        log_groups = self.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{pipeline_stack}-*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsOfThePipeline",
+                principals=[iam.ServicePrincipal(f"logs.{cdk.Aws.REGION}.amazonaws.com")],
+                # The guide's Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*, Describe* spelled out (symmetric key).
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                    "kms:DescribeKey",
+                ],
+                resources=["*"],  # in a key policy "*" means this key only
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
             )
         )
 

@@ -37,8 +37,6 @@ SHARED_CODE_EXCLUDES = [
 class LayerNotBuilt(UsageError):
     """The dependency layer directory is missing or was built from other requirements."""
 
-    workflow_error = "InvalidConfiguration"
-
 
 def shared_code(repo_root: Path) -> lambda_.Code:
     return lambda_.Code.from_asset(str(repo_root), exclude=SHARED_CODE_EXCLUDES)

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lambdas.handlers.runtime import (
-    count,
-    instrumented,
-    logger,
-    now_iso,
-    object_store,
-    parse_payload,
-    runs_table,
-    settings,
-    training_jobs,
-)
+from lambdas.handlers import runtime
 from novaft.pipeline.contracts import RecordResultInput
 from novaft.pipeline.facts import (
     METRIC_RUNS_FAILED,
@@ -25,22 +15,24 @@ from novaft.pipeline.facts import (
 )
 from novaft.pipeline.steps.record import record_result
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-
-@instrumented
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    payload = parse_payload(RecordResultInput, event)
+@runtime.workflow_task(RecordResultInput)
+def lambda_handler(payload: RecordResultInput, ports: runtime.Ports) -> dict[str, Any]:
     recorded = record_result(
-        payload, settings=settings(), objects=object_store(), runs=runs_table(), jobs=training_jobs(), now=now_iso()
+        payload,
+        settings=ports.settings,
+        objects=ports.objects,
+        runs=ports.runs,
+        jobs=ports.jobs,
+        now=ports.now,
+        logs=ports.logs,
     )
     status = recorded.result.status
     if status == STATUS_COMPLETED:
-        count(METRIC_RUNS_SUCCEEDED)
+        runtime.count(METRIC_RUNS_SUCCEEDED)
     elif status != STATUS_DATASET_INVALID:  # DatasetsInvalid is counted by ValidateDataset when it happens
-        count(METRIC_RUNS_FAILED)
+        runtime.count(METRIC_RUNS_FAILED)
     if recorded.outcome is not None and recorded.outcome.billable_seconds is not None:
-        count(METRIC_TRAINING_HOURS, recorded.outcome.training_hours)
-    logger.info("run recorded", extra={"run_id": payload.run.run_id, "status": status})
+        runtime.count(METRIC_TRAINING_HOURS, recorded.outcome.training_hours)
+    runtime.logger.info("run recorded", extra={"run_id": payload.run.run_id, "status": status})
     return recorded.result.model_dump(mode="json")

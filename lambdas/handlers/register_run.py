@@ -1,25 +1,22 @@
-"""RegisterRun: turn the S3 event into a run, or mark it ignored or a duplicate delivery."""
+"""RegisterRun: turn the S3 event into a run with pinned inputs, or mark it ignored or a duplicate of a run."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lambdas.handlers.runtime import instrumented, logger, now_iso, object_store, parse_payload, runs_table, settings
+from lambdas.handlers import runtime
 from novaft.pipeline.contracts import RegisterRunInput
 from novaft.pipeline.steps.register import register_run
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-
-@instrumented
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    payload = parse_payload(RegisterRunInput, event)
-    run = register_run(payload, settings=settings(), objects=object_store(), runs=runs_table(), now=now_iso())
-    logger.info(
+@runtime.workflow_task(RegisterRunInput)
+def lambda_handler(payload: RegisterRunInput, ports: runtime.Ports) -> dict[str, Any]:
+    run = register_run(payload, settings=ports.settings, objects=ports.objects, runs=ports.runs, now=ports.now)
+    runtime.logger.info(
         "run registered",
         extra={
             "run_id": run.run_id,
+            "attempt": run.attempt,
             "ignored": run.ignored,
             "duplicate": run.duplicate,
             "key": payload.event.detail.object.key,

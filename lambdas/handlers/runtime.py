@@ -25,10 +25,12 @@ from novaft.pipeline.settings import Settings
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from novaft.aws.bedrock import BedrockConverse, BedrockModels
     from novaft.aws.notifications import SnsNotifier
     from novaft.aws.runs_table import RunsTable
     from novaft.aws.s3_objects import S3Objects
     from novaft.aws.sagemaker_jobs import SageMakerTrainingJobs
+    from novaft.aws.training_logs import TrainingJobLogs
 
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
@@ -108,6 +110,14 @@ def training_jobs() -> SageMakerTrainingJobs:
 
 
 @cache
+def training_logs() -> TrainingJobLogs:
+    from novaft.aws.clients import client
+    from novaft.aws.training_logs import TrainingJobLogs
+
+    return TrainingJobLogs(client("logs"))
+
+
+@cache
 def notifier() -> SnsNotifier:
     from novaft.aws.clients import client
     from novaft.aws.notifications import SnsNotifier
@@ -115,14 +125,84 @@ def notifier() -> SnsNotifier:
     return SnsNotifier(client("sns"), settings().require("topic_arn"))
 
 
-def reset() -> None:
-    """Forget settings and ports (tests change the environment between cases)."""
-    for cached in (settings, object_store, runs_table, training_jobs, notifier):
-        cached.cache_clear()
+@cache
+def bedrock_models() -> BedrockModels:
+    from novaft.aws.bedrock import BedrockModels
+    from novaft.aws.clients import client
+
+    return BedrockModels(client("bedrock"))
+
+
+@cache
+def bedrock_converse() -> BedrockConverse:
+    from novaft.aws.bedrock import BedrockConverse
+    from novaft.aws.clients import client
+
+    return BedrockConverse(client("bedrock-runtime"))
 
 
 def now_iso() -> str:
     return iso_utc(datetime.now(UTC))
+
+
+class Ports:
+    """What a step may be handed for one invocation, named as the steps name their parameters: the time the
+    invocation started, and the settings and AWS adapters, each built on first use (then kept, see above)."""
+
+    settings: Settings
+    objects: S3Objects
+    runs: RunsTable
+    jobs: SageMakerTrainingJobs
+    logs: TrainingJobLogs
+    notifier: SnsNotifier
+    models: BedrockModels
+    converse: BedrockConverse
+
+    def __init__(self) -> None:
+        self.now = now_iso()
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for the names declared above without a value: the adapters, looked up in the table below.
+        try:
+            build = _PORT_FACTORIES[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        return build()
+
+
+_PORT_FACTORIES = {
+    "settings": settings,
+    "objects": object_store,
+    "runs": runs_table,
+    "jobs": training_jobs,
+    "logs": training_logs,
+    "notifier": notifier,
+    "models": bedrock_models,
+    "converse": bedrock_converse,
+}
+
+
+def reset() -> None:
+    """Forget settings and ports (tests change the environment between cases)."""
+    for factory in _PORT_FACTORIES.values():
+        factory.cache_clear()
+
+
+Task = Callable[[PayloadModel, Ports], dict[str, Any]]
+
+
+def workflow_task(model: type[PayloadModel]) -> Callable[[Task[PayloadModel]], Handler]:
+    """A workflow task's Lambda handler: the event validated against ``model`` (its contract) and handed to the task
+    with this invocation's ports, instrumented like every handler."""
+
+    def decorate(task: Task[PayloadModel]) -> Handler:
+        @functools.wraps(task)
+        def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            return task(parse_payload(model, event), Ports())
+
+        return instrumented(handle)
+
+    return decorate
 
 
 def parse_payload(model: type[PayloadModel], event: Any) -> PayloadModel:

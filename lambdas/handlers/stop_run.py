@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lambdas.handlers.runtime import (
-    instrumented,
-    logger,
-    notifier,
-    now_iso,
-    parse_payload,
-    runs_table,
-    settings,
-    training_jobs,
-)
+from lambdas.handlers import runtime
+from lambdas.handlers.acquire_slot import job_slots
 from novaft.pipeline.contracts import ExecutionStatusChangeEvent
 from novaft.pipeline.steps.stop import stop_run
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-
-@instrumented
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    payload = parse_payload(ExecutionStatusChangeEvent, event)
+@runtime.workflow_task(ExecutionStatusChangeEvent)
+def lambda_handler(payload: ExecutionStatusChangeEvent, ports: runtime.Ports) -> dict[str, Any]:
     result = stop_run(
-        payload, settings=settings(), runs=runs_table(), jobs=training_jobs(), notifier=notifier(), now=now_iso()
+        payload,
+        settings=ports.settings,
+        runs=ports.runs,
+        jobs=ports.jobs,
+        notifier=ports.notifier,
+        now=ports.now,
+        slots=job_slots(),
     )
-    logger.info("execution stop handled", extra=result.model_dump())
+    runtime.logger.info("execution stop handled", extra=result.model_dump())
     return result.model_dump(mode="json")

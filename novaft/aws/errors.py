@@ -26,25 +26,17 @@ from novaft.pipeline.errors import SageMakerCapacityError, SageMakerThrottled
 class AwsUnavailable(NovaftError):
     """AWS could not be reached or refused the call: missing credentials, no region, endpoint down, access denied."""
 
-    workflow_error = "AwsUnavailable"
-
 
 class StackNotFound(UsageError):
     """No pipeline stack with the expected name in the account/region the AWS settings point at."""
-
-    workflow_error = "StackNotFound"
 
 
 class ObjectNotFound(InputFileError):
     """The S3 object (or the version asked for) does not exist."""
 
-    workflow_error = "InputUnreadable"
-
 
 class ExecutionNotFound(NovaftError):
     """No Step Functions execution with that ARN."""
-
-    workflow_error = "ExecutionNotFound"
 
 
 # Codes that mean "no such resource" whatever the message: S3 objects, Step Functions executions, DynamoDB tables.
@@ -77,6 +69,18 @@ def is_not_found(error: ClientError) -> bool:
         return True
     message = error_message(error).lower()
     return code in _VALIDATION_CODES and any(words in message for words in _NOT_FOUND_WORDS)
+
+
+@contextmanager
+def missing_as(named: Exception) -> Iterator[None]:
+    """Raise ``named`` where AWS answers that what was asked for does not exist (``is_not_found``); other errors
+    pass unchanged."""
+    try:
+        yield
+    except ClientError as error:
+        if is_not_found(error):
+            raise named from None
+        raise
 
 
 def is_access_denied(error: ClientError) -> bool:

@@ -14,6 +14,8 @@ from botocore.exceptions import ClientError
 from novaft.aws.errors import error_code
 from novaft.pipeline.errors import RunNotFound
 from novaft.pipeline.facts import (
+    ATTEMPT_COUNTER_ATTRIBUTE,
+    ATTEMPT_COUNTER_KEY_PREFIX,
     BY_CREATED_INDEX,
     BY_CREATED_INDEX_PARTITION_KEY,
     BY_EXECUTION_INDEX,
@@ -55,6 +57,17 @@ class RunsTable:
                 raise
             return self.get(str(item[RUNS_TABLE_PARTITION_KEY]))
         return None
+
+    def next_attempt(self, run_name: str) -> int:
+        """Add one to the run name's attempt counter (an item of its own, created at 1) and return the new value."""
+        response = self._table.update_item(
+            Key={RUNS_TABLE_PARTITION_KEY: f"{ATTEMPT_COUNTER_KEY_PREFIX}{run_name}"},
+            UpdateExpression="ADD #attempts :one",
+            ExpressionAttributeNames={"#attempts": ATTEMPT_COUNTER_ATTRIBUTE},
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"][ATTEMPT_COUNTER_ATTRIBUTE])
 
     def find(self, run_id: str) -> dict[str, Any] | None:
         response = self._table.get_item(Key={RUNS_TABLE_PARTITION_KEY: run_id}, ConsistentRead=True)

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import orjson
-from botocore.exceptions import ClientError
 
-from novaft.aws.errors import ObjectNotFound, is_not_found
+from novaft.aws.errors import ObjectNotFound, missing_as
 from novaft.errors import UsageError
+from novaft.pipeline.contracts import PinnedObject
+
+# HeadObject's checksum fields (with ChecksumMode ENABLED); an object has at most one.
+_CHECKSUM_FIELDS = (
+    "ChecksumCRC64NVME",
+    "ChecksumCRC32",
+    "ChecksumCRC32C",
+    "ChecksumSHA1",
+    "ChecksumSHA256",
+)
+# CopyObject copies at most 5 GB in one request (S3 CopyObject API reference); larger objects go in parts.
+_SINGLE_COPY_MAX_BYTES = 5 * 1000**3
+_COPY_PART_BYTES = 512 * 1024**2
 
 
 def s3_uri(bucket: str, key: str) -> str:
@@ -30,16 +43,19 @@ class S3Objects:
 
     def open(self, bucket: str, key: str, version_id: str | None = None) -> BinaryIO:
         """A streaming body of the object (read in chunks; the whole object is never held in memory)."""
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        response = self._version_request(self._s3.get_object, bucket, key, version_id)
+        return cast(BinaryIO, response["Body"])
+
+    @staticmethod
+    def _version_request(
+        operation: Callable[..., dict[str, Any]], bucket: str, key: str, version_id: str | None, **extra: Any
+    ) -> dict[str, Any]:
+        """GetObject or HeadObject of the version (the current one when ``version_id`` is None)."""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, **extra}
         if version_id:
             kwargs["VersionId"] = version_id
-        try:
-            response = self._s3.get_object(**kwargs)
-        except ClientError as error:
-            if is_not_found(error):
-                raise ObjectNotFound(f"{s3_uri(bucket, key)} does not exist (or the version is gone)") from None
-            raise
-        return cast(BinaryIO, response["Body"])
+        with missing_as(ObjectNotFound(f"{s3_uri(bucket, key)} does not exist (or the version is gone)")):
+            return operation(**kwargs)
 
     def read_bytes(self, bucket: str, key: str, version_id: str | None = None) -> bytes:
         """The whole object; only for small objects (job.yaml, output.tar.gz, reports)."""
@@ -59,6 +75,43 @@ class S3Objects:
         """
         listing = self._s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
         return any(entry.get("Key") == key for entry in listing.get("Contents", []))
+
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> PinnedObject:
+        """HeadObject of the version (the current one when ``version_id`` is None), with its checksum if S3 keeps one.
+
+        Only for keys known to exist (the event's, or a listing's): for a missing key the functions' roles get 403,
+        not 404 (see ``exists``).
+        """
+        response = self._version_request(self._s3.head_object, bucket, key, version_id, ChecksumMode="ENABLED")
+        checksum = next(
+            (f"{name.removeprefix('Checksum')}:{response[name]}" for name in _CHECKSUM_FIELDS if response.get(name)),
+            None,
+        )
+        return PinnedObject(
+            key=key,
+            version_id=response.get("VersionId") or version_id,
+            etag=str(response.get("ETag", "")).strip('"'),
+            size=int(response.get("ContentLength", 0)),
+            checksum=checksum,
+        )
+
+    def copy_version(
+        self, source_bucket: str, source: PinnedObject, bucket: str, key: str, *, kms_key_arn: str | None
+    ) -> str:
+        """Server-side copy of exactly that version. boto3's managed copy uses one CopyObject up to the threshold and
+        UploadPartCopy above it (CopyObject stops at 5 GB)."""
+        from boto3.s3.transfer import TransferConfig
+
+        copy_source: dict[str, str] = {"Bucket": source_bucket, "Key": source.key}
+        if source.version_id:
+            copy_source["VersionId"] = source.version_id
+        extra: dict[str, str] = {}
+        if kms_key_arn:
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_arn}
+        config = TransferConfig(multipart_threshold=_SINGLE_COPY_MAX_BYTES, multipart_chunksize=_COPY_PART_BYTES)
+        with missing_as(ObjectNotFound(f"{s3_uri(source_bucket, source.key)} version {source.version_id} is gone")):
+            self._s3.copy(copy_source, bucket, key, ExtraArgs=extra, Config=config)
+        return s3_uri(bucket, key)
 
     def keys_under(self, bucket: str, prefix: str) -> list[str]:
         keys: list[str] = []

@@ -31,14 +31,18 @@ COMMANDS: dict[str, str] = {
     "runs": "novaft.cli.operator_cmds",
     "cancel": "novaft.cli.operator_cmds",
     "report": "novaft.cli.operator_cmds",
+    "deploy": "novaft.cli.operator_cmds",
+    "undeploy": "novaft.cli.operator_cmds",
+    "invoke": "novaft.cli.operator_cmds",
     "local": "novaft.cli.operator_cmds",
+    "approve": "novaft.cli.operator_cmds",
+    "reject": "novaft.cli.operator_cmds",
+    "evaluate": "novaft.cli.operator_cmds",
 }
 
 
 class CommandUnavailable(NovaftError):
     """A command module (or a package it needs) cannot be imported: a broken installation, never skipped."""
-
-    workflow_error = "CommandUnavailable"
 
     def __init__(self, module_name: str, cause: ImportError) -> None:
         missing_dependency = isinstance(cause, ModuleNotFoundError) and cause.name != module_name

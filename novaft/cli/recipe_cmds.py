@@ -11,8 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from novaft.cli.stage_plan import DEFAULT_CDK_JSON, StagePlanSettings, policy_section, read_stage, verdict_lines
 from novaft.errors import InputFileError, UsageError
-from novaft.pipeline.facts import METHODS, MODEL_NAMES, PEFT_CHOICES
+from novaft.pipeline.deployment import check_deploy
+from novaft.pipeline.facts import EVAL_TASKS, METHODS, MODEL_NAMES, PEFT_CHOICES, RUN_ID_TAG, STAGE_TAG, ExitCode
+from novaft.policy import PolicyViolation, evaluate, policy_request_from
 from novaft.recipes import (
     JobSpec,
     JobSpecError,
@@ -22,12 +25,13 @@ from novaft.recipes import (
     hyperparameters_from_recipe_keys,
     load_catalog,
     load_price_table,
+    render_evaluation_recipe,
     render_recipe,
     training_job_name,
 )
 from novaft.recipes.errors import Problem, clipped
 from novaft.recipes.estimate import Estimate
-from novaft.recipes.job_spec import job_yaml_mapping, read_job_file
+from novaft.recipes.job_spec import job_yaml_mapping, read_job_file, reading
 from novaft.recipes.yaml_io import YamlSyntaxError, load_user_yaml
 
 # Obviously-example placeholders (AWS documentation account and bucket) for planning without an AWS account.
@@ -41,6 +45,14 @@ def register(subparsers: Any) -> None:
     render = subparsers.add_parser("render", help="print the Nova recipe YAML for a job")
     _add_job_options(render)
     render.add_argument("-o", "--output-file", dest="output_file", metavar="FILE", help="write here (default stdout)")
+    render.add_argument(
+        "--eval",
+        dest="eval_task",
+        choices=EVAL_TASKS,
+        metavar="TASK",
+        help=f"print the evaluation recipe for TASK instead ({', '.join(EVAL_TASKS)}); with --model, --set, "
+        "--instance-type, --instance-count",
+    )
     render.set_defaults(handler=run_render)
 
     plan = subparsers.add_parser("plan", help="print the training job request, instances and estimate (no AWS calls)")
@@ -54,6 +66,14 @@ def register(subparsers: Any) -> None:
     plan.add_argument("--run-id", help="run id the job name derives from (default: from the train URI)")
     plan.add_argument("--stats", type=Path, metavar="report.json", help="the validator's JSON report, for the estimate")
     plan.add_argument("--prices", type=Path, metavar="prices.yaml", help="price table (default: recipes/prices.yaml)")
+    plan.add_argument(
+        "--stage",
+        metavar="NAME",
+        help="apply this cdk.json stage: its region, VPC and policy; exit 4 when the policy refuses the job",
+    )
+    plan.add_argument(
+        "--cdk-json", type=Path, metavar="PATH", help="the cdk.json --stage reads (default: cdk.json here)"
+    )
     plan.set_defaults(handler=run_plan)
 
 
@@ -78,13 +98,30 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    spec = spec_from_args(args)
-    rendered = render_recipe(spec)
+    yaml_text = _render_evaluation(args) if args.eval_task else render_recipe(spec_from_args(args)).yaml_text
     if args.output_file:
-        _write(Path(args.output_file), rendered.yaml_text)
+        _write(Path(args.output_file), yaml_text)
     else:
-        sys.stdout.write(rendered.yaml_text)
+        sys.stdout.write(yaml_text)
     return 0
+
+
+def _render_evaluation(args: argparse.Namespace) -> str:
+    training_only = [
+        flag for flag, value in (("--method", args.method), ("--peft", args.peft), ("--job", args.job)) if value
+    ]
+    if training_only:
+        raise UsageError(f"{', '.join(training_only)}: training choices, not used with --eval")
+    if args.model is None:
+        raise UsageError("--eval needs --model (one of " + ", ".join(MODEL_NAMES) + ")")
+    rendered = render_evaluation_recipe(
+        args.model,
+        args.eval_task,
+        _parse_settings(args.settings),
+        instance_type=args.instance_type,
+        instance_count=args.instance_count,
+    )
+    return rendered.yaml_text
 
 
 def spec_from_args(args: argparse.Namespace) -> JobSpec:
@@ -158,7 +195,11 @@ def _parse_settings(pairs: list[str]) -> dict[str, Any]:
 
 def run_plan(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
-    region = args.region or spec.region or DEFAULT_REGION
+    if args.cdk_json and not args.stage:
+        raise UsageError("--cdk-json: only used with --stage NAME")
+    stage = read_stage(args.cdk_json or DEFAULT_CDK_JSON, args.stage) if args.stage else None
+    region = args.region or (stage.region if stage else None) or spec.region or DEFAULT_REGION
+    check_deploy(spec.deploy.target, peft=spec.peft, region=region)
     output_base = args.output.rstrip("/") + "/"
     if not output_base.startswith("s3://"):
         raise UsageError(f"--output {args.output!r}: expected an s3:// URI")
@@ -190,7 +231,13 @@ def run_plan(args: argparse.Namespace) -> int:
         recipe_s3_uri=f"{run_prefix}recipe/{rendered.file_name}",
         output_s3_uri=f"{run_prefix}output/",
         tensorboard_s3_uri=f"{run_prefix}tensorboard/",
+        **(_stage_inputs(stage, run_id, placeholders) if stage else {}),
     )
+    if spec.base_run_id is not None:
+        placeholders.append(
+            f"base_run_id {spec.base_run_id}: the pipeline continues from that run's recorded checkpoint; the recipe "
+            "here starts from the base model"
+        )
     request = build_training_job_request(spec, rendered, inputs)
     prices = load_price_table(args.prices) if args.prices else load_price_table()
     estimate = estimate_run(spec, stats, prices, region=region)
@@ -204,11 +251,32 @@ def run_plan(args: argparse.Namespace) -> int:
         "estimate": estimate.to_dict(),
         "placeholders": placeholders,
     }
+    decision = evaluate(stage.policy, policy_request_from(spec, estimate)) if stage else None
+    if stage and decision:
+        plan["policy"] = policy_section(stage, decision)
     if args.format == "json":
         print(json.dumps(plan, indent=2))
     else:
-        print(_plan_text(plan, estimate, rendered.yaml_text))
-    return 0
+        text = _plan_text(plan, estimate, rendered.yaml_text)
+        print("\n".join([*verdict_lines(stage, decision), "", text]) if stage and decision else text)
+    if decision and decision.violations:
+        # The same message RenderRecipe records on a refused run.
+        print(f"novaft: {PolicyViolation(decision.violations)}", file=sys.stderr)
+        return ExitCode.POLICY
+    return ExitCode.OK
+
+
+def _stage_inputs(stage: StagePlanSettings, run_id: str, placeholders: list[str]) -> dict[str, Any]:
+    """What the stage sets on every job (novaft.pipeline.steps.policy_gate.stage_job_inputs), as far as cdk.json
+    knows it: the data key's ARN exists only once the stage is deployed."""
+    placeholders.append(f"stage {stage.name}: job output is encrypted with the stage's data key (ARN set at deploy)")
+    return {
+        "subnets": stage.subnet_ids,
+        "security_group_ids": stage.security_group_ids,
+        "enable_network_isolation": stage.policy.require_network_isolation,
+        "encrypt_inter_container_traffic": True,
+        "tags": {RUN_ID_TAG: run_id, STAGE_TAG: stage.name},
+    }
 
 
 def _run_id_from(train: str) -> str:
@@ -294,16 +362,8 @@ def _plan_text(plan: dict[str, Any], estimate: Estimate, recipe_text: str) -> st
 
 
 def _read_text(path: Path) -> str:
-    try:
+    with reading(path):
         return path.read_text(encoding="utf-8")
-    except IsADirectoryError:
-        raise InputFileError(f"{path}: is a directory") from None
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def _write(path: Path, text: str) -> None:

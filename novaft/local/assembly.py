@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,11 @@ LOCAL_MAX_TRAINING_HOURS = 24
 LOCAL_DEFAULT_JOB = {"model": "micro", "method": "sft", "peft": "lora"}
 
 
-def local_context(repo_root: Path, poll_interval_seconds: int = LOCAL_POLL_INTERVAL_SECONDS) -> dict[str, Any]:
-    """cdk.json's context with a ``local`` stage: the ``dev`` stage's settings, short polling."""
+def local_context(
+    repo_root: Path, poll_interval_seconds: int = LOCAL_POLL_INTERVAL_SECONDS, policy: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """cdk.json's context with a ``local`` stage: the ``dev`` stage's settings, short polling, and ``policy`` (keys of
+    the stage policy) over the dev stage's policy when given."""
     from stacks.config import STAGE_CONTEXT_KEY, STAGES_CONTEXT_KEY
 
     context: dict[str, Any] = json.loads((repo_root / "cdk.json").read_text())["context"]
@@ -39,6 +43,8 @@ def local_context(repo_root: Path, poll_interval_seconds: int = LOCAL_POLL_INTER
         # A job spec the local run can always render, whatever the deployed stages use.
         "default_job": LOCAL_DEFAULT_JOB,
     }
+    if policy is not None:
+        local_stage["policy"] = {**(base.get("policy") or {}), **policy}
     return {**context, STAGE_CONTEXT_KEY: LOCAL_STAGE, STAGES_CONTEXT_KEY: {LOCAL_STAGE: local_stage}}
 
 
@@ -52,14 +58,23 @@ def _stand_in_layer(repo_root: Path) -> Path:
     return layer_dir
 
 
-def synthesize_local(outdir: Path, poll_interval_seconds: int = LOCAL_POLL_INTERVAL_SECONDS) -> Path:
+def synthesize_local(
+    outdir: Path, poll_interval_seconds: int = LOCAL_POLL_INTERVAL_SECONDS, policy: dict[str, Any] | None = None
+) -> Path:
     """Synthesize ``Novaft-local-Data`` and ``Novaft-local-Pipeline`` into ``outdir``; returns the assembly dir."""
     from stacks.app_factory import REPO_ROOT, build_app
 
     app = build_app(
-        local_context(REPO_ROOT, poll_interval_seconds),
+        local_context(REPO_ROOT, poll_interval_seconds, policy),
         str(outdir),
         default_region="us-east-1",
         layer_dir=_stand_in_layer(REPO_ROOT),
     )
     return Path(app.synth().directory)
+
+
+def synthesize_local_timed(outdir: Path) -> tuple[Path, float]:
+    """``synthesize_local`` with the defaults, and how many seconds it took (the slow part of starting locally)."""
+    started = time.monotonic()
+    assembly = synthesize_local(outdir)
+    return assembly, time.monotonic() - started

@@ -32,11 +32,11 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 class DeploymentFailed(NovaftError):
     """A stack did not reach CREATE_COMPLETE; the message carries the failing resources' reasons."""
 
-    workflow_error = "DeploymentFailed"
-
 
 @dataclass(frozen=True)
 class StackArtifact:
+    """One stack of the cloud assembly: its template, the asset manifests it needs and the stacks it deploys after."""
+
     artifact_id: str
     stack_name: str
     template_file: Path

@@ -11,11 +11,13 @@ import contextlib
 import datetime as dt
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from novaft.local import lambda_runner
+from novaft.local.bedrock import BedrockSimulator
 from novaft.local.training import TrainingSimulator
 
 MOTO_VERSION = "5.2.5"
@@ -233,8 +235,12 @@ def serialize_stack_creation(patcher: _Patcher, simulator: TrainingSimulator) ->
 def simulate_training_jobs(patcher: _Patcher, simulator: TrainingSimulator) -> None:
     """Gap: moto's training jobs are born ``Completed`` and never move, ``StopTrainingJob`` is not implemented, and
     a second CreateTrainingJob with the same name silently replaces the first (AWS answers ``ResourceInUse``).
-    Jobs follow ``novaft.local.training.TrainingSimulator``: InProgress, then the configured outcome.
+    Jobs follow ``novaft.local.training.TrainingSimulator``: InProgress, then the configured outcome; their log lines
+    go to the emulated CloudWatch Logs, as SageMaker sends a job's output there. A create can be refused as
+    ``ResourceLimitExceeded`` (``TrainingSimulator.refuse_for_quota``), as SageMaker does when the quota is used up.
     """
+    from moto.core.exceptions import JsonRESTError
+    from moto.logs.models import logs_backends
     from moto.s3.models import s3_backends
     from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
     from moto.sagemaker.models import SageMakerModelBackend
@@ -246,6 +252,12 @@ def simulate_training_jobs(patcher: _Patcher, simulator: TrainingSimulator) -> N
     )
 
     def create_training_job(backend: Any, training_job_name: str, **kwargs: Any) -> Any:
+        if simulator.take_quota_refusal(training_job_name):
+            raise JsonRESTError(
+                "ResourceLimitExceeded",
+                "The account-level service limit 'ml.p5.48xlarge for training job usage' is 0 Instances, with current "
+                "utilization of 0 Instances and a request delta of 2 Instances.",
+            )
         if training_job_name in backend.training_jobs:
             raise ResourceInUseException(
                 message=f"Training job names must be unique within an AWS account and region, and a training job "
@@ -262,7 +274,17 @@ def simulate_training_jobs(patcher: _Patcher, simulator: TrainingSimulator) -> N
             def write_object(bucket: str, key: str, body: bytes) -> None:
                 s3_backends[backend.account_id][backend.partition].put_object(bucket, key, body)
 
-            simulator.advance(job, write_object)
+            def write_log(group: str, stream: str, messages: list[str]) -> None:
+                # SageMaker creates the group and the job's streams itself; so does the simulation.
+                logs = logs_backends[backend.account_id][backend.region_name]
+                if group not in logs.groups:
+                    logs.create_log_group(group, tags={})
+                if stream not in logs.groups[group].streams:
+                    logs.groups[group].create_log_stream(stream)
+                moment = int(time.time() * 1000)
+                logs.groups[group].put_log_events(stream, [{"timestamp": moment, "message": m} for m in messages])
+
+            simulator.advance(job, write_object, write_log)
         return stock_describe(backend, training_job_name)
 
     def stop_training_job(backend: Any, training_job_name: str) -> None:
@@ -457,6 +479,17 @@ def enable_bucket_eventbridge_from_templates(patcher: _Patcher, simulator: Train
     ``EventBridgeConfiguration: {EventBridgeEnabled: true}`` (CDK ``event_bridge_enabled`` on recent versions) sends
     no ``Object Created`` events and no run ever starts. Apply the EventBridge part (the one the pipeline uses).
     """
+
+    def enable_eventbridge(bucket: Any, properties: dict[str, Any]) -> None:
+        notifications = properties.get("NotificationConfiguration", {})
+        if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled") in (True, "true"):
+            bucket.set_notification_configuration({"EventBridgeConfiguration": {}})
+
+    _complete_buckets_from_templates(patcher, enable_eventbridge)
+
+
+def _complete_buckets_from_templates(patcher: _Patcher, apply: Callable[[Any, dict[str, Any]], None]) -> None:
+    """Let moto create a bucket from its template, then ``apply`` the template ``Properties`` moto ignores."""
     from moto.s3.models import FakeBucket
 
     stock_create = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
@@ -465,9 +498,7 @@ def enable_bucket_eventbridge_from_templates(patcher: _Patcher, simulator: Train
         cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kw: Any
     ) -> Any:
         bucket = stock_create(cls, resource_name, cloudformation_json, account_id, region_name, **kw)
-        notifications = cloudformation_json.get("Properties", {}).get("NotificationConfiguration", {})
-        if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled") in (True, "true"):
-            bucket.set_notification_configuration({"EventBridgeConfiguration": {}})
+        apply(bucket, cloudformation_json.get("Properties", {}))
         return bucket
 
     patcher.replace(FakeBucket, "create_from_cloudformation_json", classmethod(create))
@@ -481,6 +512,7 @@ def shorten_wait_states(patcher: _Patcher, simulator: TrainingSimulator) -> None
     job takes seconds. When ``simulator.max_wait_state_seconds`` is set, a Wait state lasts at most that long.
     Prefer a short poll interval in the synthesized stage; this only covers stages that cannot go that low.
     """
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
     stock_wait_interval = WaitFunction._wait_interval
@@ -492,7 +524,16 @@ def shorten_wait_states(patcher: _Patcher, simulator: TrainingSimulator) -> None
             return None
         return stock_wait_interval(function, env, wait_seconds)
 
+    class CappedSleep:
+        """The retrier's ``time``: a Retry's interval (minutes for SageMaker capacity) is cut to the same cap."""
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            cap = simulator.max_wait_state_seconds
+            time.sleep(seconds if cap is None else min(seconds, cap))
+
     patcher.replace(WaitFunction, "_wait_interval", wait_interval)
+    patcher.replace(retrier_decl, "time", CappedSleep)
 
 
 # --- gap 14 --------------------------------------------------------------------------------------------------------
@@ -526,6 +567,268 @@ def encode_eventbridge_object_keys(patcher: _Patcher, simulator: TrainingSimulat
     patcher.replace(notifications, "_send_event_bridge_message", send)
 
 
+# --- gap 15 --------------------------------------------------------------------------------------------------------
+
+
+def version_buckets_from_templates(patcher: _Patcher, simulator: TrainingSimulator) -> None:
+    """Gap: moto's CloudFormation ignores an ``AWS::S3::Bucket``'s ``VersioningConfiguration``, so a bucket the
+    template versions keeps one object per key, and its events carry the version id "null": a re-upload replaces
+    what a run registered, and pinned versions cannot be read back. Enable versioning as S3 does.
+    """
+
+    def enable_versioning(bucket: Any, properties: dict[str, Any]) -> None:
+        if properties.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            bucket.versioning_status = "Enabled"
+
+    _complete_buckets_from_templates(patcher, enable_versioning)
+
+
+# --- gap 20 --------------------------------------------------------------------------------------------------------
+
+
+def fail_tasks_with_their_cause(patcher: _Patcher, simulator: TrainingSimulator) -> None:
+    """Gap: moto's SendTaskFailure handler passes the ``error`` on and drops the ``cause``, so a task failed by
+    `novaft reject` reaches the workflow's Catch with no Cause (AWS keeps both; the run records the reason from it)."""
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(response: Any) -> Any:
+        response.stepfunction_backend.send_task_failure(
+            response._get_param("taskToken"), error=response._get_param("error"), cause=response._get_param("cause")
+        )
+        return EmptyResult()
+
+    patcher.replace(StepFunctionResponse, "send_task_failure", send_task_failure)
+
+
+# --- gaps 16-19: Amazon Bedrock (novaft.local.bedrock) ---------------------------------------------------------------
+
+
+def _bedrock_call(method: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A moto response method that answers from the simulated Bedrock; its refusals become Bedrock's error body."""
+    from moto.core.exceptions import JsonRESTError
+
+    from novaft.local.bedrock import SimulatedBedrockError
+
+    def call(response: Any) -> Any:
+        try:
+            return method(response)
+        except SimulatedBedrockError as error:
+            refusal = JsonRESTError(error.code, str(error))
+            refusal.code = error.status
+            raise refusal from None
+
+    return call
+
+
+def _identifier(response: Any) -> str:
+    from urllib.parse import unquote
+
+    # The identifier is the last path segment, an ARN URL-encoded by the SDK ("/" as %2F).
+    raw = str(getattr(response, "raw_path", None) or response.path)
+    return unquote(raw.split("?", 1)[0].rsplit("/", 1)[-1])
+
+
+def _tags(items: Any) -> dict[str, str]:
+    return {str(tag["key"]): str(tag["value"]) for tag in items or []}
+
+
+def _requested(response: Any, params: dict[str, Any], *, name_field: str, tags_field: str = "tags") -> dict[str, Any]:
+    """What every Create* request names, as ``BedrockSimulator.create`` takes it: where, the resource's name, the
+    idempotency token and the tags."""
+    return {
+        "account": response.current_account,
+        "region": response.region,
+        "name": params[name_field],
+        "token": params.get("clientRequestToken"),
+        "tags": _tags(params.get(tags_field)),
+    }
+
+
+def _serve_simulated(
+    patcher: _Patcher,
+    bedrock: BedrockSimulator,
+    kind: str,
+    operation: str,
+    *,
+    create: Callable[[Any], Any],
+    get: Callable[[Any], Any],
+) -> None:
+    """Answer moto's Create/Get/Delete ``operation`` (e.g. ``custom_model_deployment``) for simulated ``kind``."""
+    from moto.bedrock.responses import BedrockResponse
+
+    def delete(response: Any) -> str:
+        bedrock.delete(kind, _identifier(response))
+        return "{}"
+
+    for verb, answer in (("create", create), ("get", get), ("delete", delete)):
+        patcher.replace(BedrockResponse, f"{verb}_{operation}", _bedrock_call(answer))
+
+
+def import_custom_models(patcher: _Patcher, simulator: TrainingSimulator) -> None:
+    """Gap: moto's Bedrock has no CreateCustomModel (the import of a SageMaker-trained Nova checkpoint) and knows only
+    models of its own customization jobs. CreateCustomModel, GetCustomModel, DeleteCustomModel and
+    ListTagsForResource answer for imported models from ``simulator.bedrock``; other models stay moto's.
+    """
+    from moto.bedrock.responses import BedrockResponse
+
+    from novaft.local.bedrock import SimulatedBedrockError
+
+    bedrock = simulator.bedrock
+    stock_get, stock_delete, stock_tags = (
+        BedrockResponse.get_custom_model,
+        BedrockResponse.delete_custom_model,
+        BedrockResponse.list_tags_for_resource,
+    )
+
+    def create_custom_model(response: Any) -> str:
+        params = json.loads(response.body)
+        arn = bedrock.create(
+            "model",
+            checkpoint_s3_uri=params.get("modelSourceConfig", {}).get("s3DataSource", {}).get("s3Uri", ""),
+            role_arn=params.get("roleArn"),
+            **_requested(response, params, name_field="modelName", tags_field="modelTags"),
+        )
+        return json.dumps({"modelArn": arn})
+
+    def get_custom_model(response: Any) -> str:
+        identifier = _identifier(response)
+        try:
+            model = bedrock.find("model", identifier)
+        except SimulatedBedrockError:  # not an imported model: one of moto's own
+            return str(stock_get(response))
+        answer: dict[str, Any] = {
+            "modelArn": model.arn,
+            "modelName": model.name,
+            "customizationType": "IMPORTED",
+            "creationTime": dt.datetime.now(dt.UTC).isoformat(),
+            "modelStatus": bedrock.status(model),
+        }
+        if answer["modelStatus"] == "Failed":
+            answer["failureMessage"] = model.failure
+        return json.dumps(answer)
+
+    def delete_custom_model(response: Any) -> Any:
+        identifier = _identifier(response)
+        if any(r.kind == "model" and identifier in (r.arn, r.name) for r in bedrock.resources.values()):
+            bedrock.delete("model", identifier)
+            return "{}"
+        return stock_delete(response)
+
+    def list_tags_for_resource(response: Any) -> Any:
+        arn = json.loads(response.body).get("resourceARN", "")
+        if bedrock.owns(arn):
+            tags = bedrock.resources[arn].tags
+            return json.dumps({"tags": [{"key": key, "value": value} for key, value in tags.items()]})
+        return stock_tags(response)
+
+    patcher.replace(BedrockResponse, "create_custom_model", _bedrock_call(create_custom_model))
+    patcher.replace(BedrockResponse, "get_custom_model", _bedrock_call(get_custom_model))
+    patcher.replace(BedrockResponse, "delete_custom_model", _bedrock_call(delete_custom_model))
+    patcher.replace(BedrockResponse, "list_tags_for_resource", _bedrock_call(list_tags_for_resource))
+
+
+def deploy_custom_models(patcher: _Patcher, simulator: TrainingSimulator) -> None:
+    """Gap: moto's Bedrock has no CreateCustomModelDeployment, GetCustomModelDeployment or
+    DeleteCustomModelDeployment (on-demand inference for an imported model); they answer from ``simulator.bedrock``.
+    """
+    bedrock = simulator.bedrock
+
+    def create(response: Any) -> str:
+        params = json.loads(response.body)
+        requested = _requested(response, params, name_field="modelDeploymentName")
+        arn = bedrock.create_deployment("deployment", model_arn=params["modelArn"], **requested)
+        return json.dumps({"customModelDeploymentArn": arn})
+
+    def get(response: Any) -> str:
+        deployment = bedrock.find("deployment", _identifier(response))
+        answer = {
+            "customModelDeploymentArn": deployment.arn,
+            "modelDeploymentName": deployment.name,
+            "modelArn": deployment.details["model_arn"],
+            "createdAt": dt.datetime.now(dt.UTC).isoformat(),
+            "status": bedrock.status(deployment),
+        }
+        return json.dumps(answer)
+
+    _serve_simulated(patcher, bedrock, "deployment", "custom_model_deployment", create=create, get=get)
+
+
+def provision_model_throughput(patcher: _Patcher, simulator: TrainingSimulator) -> None:
+    """Gap: moto's Bedrock has no CreateProvisionedModelThroughput, GetProvisionedModelThroughput or
+    DeleteProvisionedModelThroughput; they answer from ``simulator.bedrock`` (ready means ``InService``).
+    """
+    bedrock = simulator.bedrock
+
+    def create(response: Any) -> tuple[int, dict[str, str], str]:
+        params = json.loads(response.body)
+        requested = _requested(response, params, name_field="provisionedModelName")
+        arn = bedrock.create_deployment(
+            "provisioned", model_arn=params["modelId"], model_units=params["modelUnits"], **requested
+        )
+        return 201, {}, json.dumps({"provisionedModelArn": arn})
+
+    def get(response: Any) -> str:
+        provisioned = bedrock.find("provisioned", _identifier(response))
+        now = dt.datetime.now(dt.UTC).isoformat()
+        units = provisioned.details["model_units"]
+        model_arn = provisioned.details["model_arn"]
+        answer = {
+            "modelUnits": units,
+            "desiredModelUnits": units,
+            "provisionedModelName": provisioned.name,
+            "provisionedModelArn": provisioned.arn,
+            "modelArn": model_arn,
+            "desiredModelArn": model_arn,
+            "foundationModelArn": model_arn,
+            "status": bedrock.status(provisioned),
+            "creationTime": now,
+            "lastModifiedTime": now,
+        }
+        return json.dumps(answer)
+
+    _serve_simulated(patcher, bedrock, "provisioned", "provisioned_model_throughput", create=create, get=get)
+
+
+def answer_converse(patcher: _Patcher, simulator: TrainingSimulator) -> None:
+    """Gap: moto's Bedrock runtime has no Converse. A ready simulated deployment answers with a fixed text that says
+    it is simulated (no model runs); anything else is ResourceNotFound, as Bedrock answers an unknown model id.
+    """
+    from moto.bedrockruntime.responses import BedrockRuntimeResponse
+
+    bedrock = simulator.bedrock
+
+    def converse(response: Any) -> str:
+        params = json.loads(response.body or "{}")
+        model_id = _model_id_of_converse(response)
+        messages = params.get("messages") or []
+        prompt = " ".join(
+            str(block.get("text", ""))
+            for message in messages
+            if message.get("role") == "user"
+            for block in message.get("content") or []
+        )
+        text = bedrock.converse(model_id, prompt)
+        return json.dumps(
+            {
+                "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+                "stopReason": "end_turn",
+                "usage": {"inputTokens": len(prompt.split()), "outputTokens": len(text.split()), "totalTokens": 0},
+                "metrics": {"latencyMs": 0},
+            }
+        )
+
+    patcher.replace(BedrockRuntimeResponse, "converse", _bedrock_call(converse))
+
+
+def _model_id_of_converse(response: Any) -> str:
+    from urllib.parse import unquote
+
+    # POST /model/{modelId}/converse with the ARN URL-encoded.
+    raw = str(getattr(response, "raw_path", None) or response.path).split("?", 1)[0]
+    return unquote(raw.removesuffix("/converse").split("/model/", 1)[-1])
+
+
 GAPS: dict[str, Callable[[_Patcher, TrainingSimulator], None]] = {
     gap.__name__: gap
     for gap in (
@@ -543,6 +846,12 @@ GAPS: dict[str, Callable[[_Patcher, TrainingSimulator], None]] = {
         enable_bucket_eventbridge_from_templates,
         shorten_wait_states,
         encode_eventbridge_object_keys,
+        version_buckets_from_templates,
+        import_custom_models,
+        deploy_custom_models,
+        provision_model_throughput,
+        answer_converse,
+        fail_tasks_with_their_cause,
     )
 }
 

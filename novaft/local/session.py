@@ -10,7 +10,6 @@ import os
 import shlex
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,21 +73,17 @@ def local_up(
     say: Callable[[str], None] = _say,
 ) -> None:
     """Synthesize (unless ``assembly`` is given), start the emulator, deploy, print the settings, wait for a stop."""
-    from novaft.local.assembly import synthesize_local
+    from novaft.local.assembly import synthesize_local_timed
     from novaft.local.deploy import deploy_assembly
     from novaft.local.server import local_aws
-    from novaft.local.training import TrainingOutcome, TrainingSimulator
+    from novaft.local.training import TrainingSimulator
 
     with stop_requested() as stop:
         if assembly is None:
-            started = time.monotonic()
             say("novaft local: synthesizing the CDK app ...")
-            assembly = synthesize_local(ASSEMBLY_DIR)
-            say(f"novaft local: synthesized in {time.monotonic() - started:.1f} s")
-        simulator = TrainingSimulator(
-            default=TrainingOutcome(duration_seconds=training_seconds), max_wait_state_seconds=WAIT_STATE_SECONDS
-        )
-        with local_aws(simulator=simulator) as aws:
+            assembly, synth_seconds = synthesize_local_timed(ASSEMBLY_DIR)
+            say(f"novaft local: synthesized in {synth_seconds:.1f} s")
+        with local_aws(simulator=TrainingSimulator.for_local_runs(training_seconds, WAIT_STATE_SECONDS)) as aws:
             say(f"novaft local: {aws.notice}")
             deploy_assembly(assembly, on_progress=lambda message: say(f"novaft local:   {message}"))
             say(f"novaft local: deployed {pipeline_stack_name(LOCAL_STAGE)}; in another terminal run:")

@@ -61,6 +61,10 @@ class PipelineOutputs:
     runs_prefix: str
     # The job spec runs without a job.yaml use (optional output ``DefaultJob``, JSON); lets submit check locally.
     default_job: dict[str, Any] | None = None
+    # The role Bedrock assumes to import a checkpoint (optional output ``BedrockImportRoleArn``): `novaft deploy`.
+    bedrock_import_role_arn: str | None = None
+    # The stage policy as JSON (optional output ``StagePolicy``): `novaft deploy` checks provisioned throughput.
+    stage_policy: dict[str, Any] | None = None
 
     @property
     def region(self) -> str:
@@ -94,8 +98,20 @@ def pipeline_outputs_from_stack(stack_name: str, values: Mapping[str, str]) -> P
         if not fields[prefix].endswith("/"):
             fields[prefix] += "/"
     return PipelineOutputs(
-        stack_name=stack_name, default_job=_default_job(stack_name, values.get(facts.OUTPUT_DEFAULT_JOB)), **fields
+        stack_name=stack_name,
+        default_job=_default_job(stack_name, values.get(facts.OUTPUT_DEFAULT_JOB)),
+        bedrock_import_role_arn=values.get(facts.OUTPUT_BEDROCK_IMPORT_ROLE) or None,
+        stage_policy=_json_output(values.get(facts.OUTPUT_STAGE_POLICY)),
+        **fields,
     )
+
+
+def _json_output(text: str | None) -> dict[str, Any] | None:
+    try:
+        parsed = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 def _default_job(stack_name: str, text: str | None) -> dict[str, Any] | None:

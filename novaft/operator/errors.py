@@ -11,28 +11,18 @@ from novaft.errors import NovaftError, UsageError
 class StackOutputsMissing(UsageError):
     """The stack exists but lacks outputs the CLI needs (not fully deployed, or a different version)."""
 
-    workflow_error = "StackOutputsMissing"
-
 
 class RunNotFound(UsageError):
     """No run with that run id or run name in the runs table."""
-
-    workflow_error = "RunNotFound"
 
 
 class ReportNotFound(UsageError):
     """The run has no validation report (yet)."""
 
-    workflow_error = "ReportNotFound"
-
 
 class SubmitConflict(UsageError):
     """The incoming folder of the run already holds files this submission would not replace."""
 
-    workflow_error = "SubmitConflict"
-
 
 class WaitTimedOut(NovaftError):
     """A bounded wait (for a run to appear, or to end) ran out."""
-
-    workflow_error = "WaitTimedOut"

@@ -40,8 +40,10 @@ def follow_run(
     timeout: float | None,
     sleep: Callable[[float], None],
     clock: Callable[[], float],
+    on_poll: Callable[[RunStatus], None] | None = None,
 ) -> RunStatus:
-    """Poll until the run finishes, calling ``on_change`` for the first reading and each change after it."""
+    """Poll until the run finishes, calling ``on_change`` for the first reading and each change after it, and
+    ``on_poll`` (live progress) after every reading of a run still going."""
     deadline = None if timeout is None else clock() + timeout
     last_key: tuple[str | None, ...] | None = None
     while True:
@@ -51,6 +53,8 @@ def follow_run(
             last_key = status.change_key()
         if status.finished:
             return status
+        if on_poll is not None:
+            on_poll(status)
         if deadline is not None and clock() >= deadline:
             raise WaitTimedOut(
                 f"run {status.run.run_name} is still {status.run.status} after {timeout:g} s; "

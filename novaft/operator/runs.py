@@ -17,7 +17,9 @@ from novaft.pipeline.facts import (
     EXECUTION_RUNNING,
     EXECUTION_SUCCEEDED,
     FINAL_RUN_STATUSES,
+    LIVE_DEPLOYMENT_STATUSES,
     NO_TRAINING_END_STATES,
+    STATUS_QUEUED,
     SUCCESSFUL_RUN_STATUSES,
 )
 
@@ -75,6 +77,14 @@ class RunView:
     checkpoint_s3_uri: str | None = None
     final_metrics: Mapping[str, Any] = field(default_factory=dict)
     dataset: Mapping[str, Any] = field(default_factory=dict)
+    # 1, 2, ... per run name; None for records from before attempts were counted.
+    attempt: int | None = None
+    # What the run has in Amazon Bedrock (novaft.pipeline.steps.deploy.deployment_fields); empty when nothing.
+    deployment: Mapping[str, Any] = field(default_factory=dict)
+    # The evaluation's status, gate verdict, metrics ({name: {fine_tuned, base, delta}}) and failure; empty when none.
+    evaluation: Mapping[str, Any] = field(default_factory=dict)
+    # While Queued: the place the run had at its last look for a training slot (1 = next; docs/policy.md, "Queue").
+    queue_place: int | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> RunView:
@@ -97,7 +107,18 @@ class RunView:
             checkpoint_s3_uri=_text(data, "checkpoint_s3_uri"),
             final_metrics=data.get("final_metrics") or {},
             dataset=data.get("dataset") or {},
+            attempt=int(data["attempt"]) if isinstance(data.get("attempt"), int | float) else None,
+            deployment=data.get("deployment") or {},
+            evaluation=_evaluation_of(data),
+            queue_place=int(data["queue_place"]) if isinstance(data.get("queue_place"), int | float) else None,
         )
+
+    @property
+    def status_text(self) -> str:
+        """The status, with the run's place in the queue while it waits for a training slot."""
+        if self.status == STATUS_QUEUED and self.queue_place is not None:
+            return f"{self.status} (place {self.queue_place})"
+        return self.status
 
     @property
     def training_job_name(self) -> str | None:
@@ -105,8 +126,25 @@ class RunView:
         return self.reserved_job_name if self.training_job_arn else None
 
     @property
+    def live_deployment(self) -> bool:
+        """The run has a Bedrock deployment that exists (and may bill) until someone runs ``novaft undeploy``."""
+        return self.deployment.get("status") in LIVE_DEPLOYMENT_STATUSES and bool(self.deployment.get("deployment_arn"))
+
+    @property
     def is_final(self) -> bool:
         return self.status in FINAL_RUN_STATUSES
+
+
+def _evaluation_of(data: Mapping[str, Any]) -> dict[str, Any]:
+    if not data.get("evaluation_status"):
+        return {}
+    summary = data.get("evaluation") or {}
+    return {
+        "status": data["evaluation_status"],
+        "gate": data.get("evaluation_gate"),
+        "metrics": summary.get("metrics") or {} if isinstance(summary, Mapping) else {},
+        "failure": data.get("evaluation_failure"),
+    }
 
 
 @dataclass(frozen=True)

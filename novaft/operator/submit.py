@@ -7,7 +7,7 @@ The trigger contract (docs/architecture.md) starts a run when ``incoming/<run>/t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -15,9 +15,11 @@ from typing import Any
 
 from novaft.errors import InputFileError, UsageError
 from novaft.operator.errors import SubmitConflict
+from novaft.operator.runs import RunView
+from novaft.pipeline.contracts import DatasetLocation, PinnedObject
 from novaft.pipeline.facts import JOB_FILE, OUTPUT_DEFAULT_JOB, TRAIN_FILE, VALIDATION_FILE
 from novaft.pipeline.job_spec_source import job_spec_from, validation_options_for
-from novaft.pipeline.run_identity import sanitize_run_name
+from novaft.pipeline.run_identity import run_id_for, sanitize_run_name
 from novaft.recipes import JobSpec
 from novaft.recipes.job_spec import read_job_file
 from novaft.validation import ValidationReport, iter_byte_lines, validate_dataset
@@ -130,3 +132,27 @@ def check_no_stale_companions(
             f"run {run_name!r} already has {listed} from an earlier submission, which this run would pick up; "
             "pass --run with a new name (or give the same kind of file again to replace it)"
         )
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the pipeline made of one submission: a new run (an attempt), or a duplicate of an existing run."""
+
+    run: RunView
+    duplicate: bool
+
+
+def submission_run_id(run_name: str, uploaded: DatasetLocation, default_job: dict[str, Any] | None) -> str:
+    """The run id RegisterRun gives the uploaded files: it identifies runs by content (novaft.pipeline.run_identity),
+    so the same id names the run that already has these files, if there is one."""
+    return run_id_for(run_name, uploaded, default_job=default_job)
+
+
+def registration_of(run: RunView | None, uploaded_train: PinnedObject) -> Registration | None:
+    """``None`` while the pipeline has not registered the content; a duplicate when the run with this content was
+    registered for another version of the training file than the one just uploaded."""
+    if run is None:
+        return None
+    train = run.dataset.get("train")
+    registered_version = train.get("version_id") if isinstance(train, Mapping) else None
+    return Registration(run=run, duplicate=registered_version != uploaded_train.version_id)

@@ -91,6 +91,7 @@ def format_status(status: RunStatus, *, now: datetime, console_region: str | Non
         rows.append(("job failure", _shorten(status.training.failure_reason)))
     if run.checkpoint_s3_uri:
         rows.append(("checkpoint", run.checkpoint_s3_uri))
+    rows.extend(evaluation_rows(run.evaluation))
     if console_region is not None:
         links = console_links(
             console_region,
@@ -99,6 +100,28 @@ def format_status(status: RunStatus, *, now: datetime, console_region: str | Non
         )
         rows.extend((label, links[key]) for key, label in _LINK_LABELS.items() if key in links)
     return "\n".join(f"{label:<{_LABEL_WIDTH}}{value}" for label, value in rows)
+
+
+# Metrics shown in the status block; evaluation.json has them all.
+_MAX_EVALUATION_ROWS = 8
+
+
+def evaluation_rows(evaluation: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The evaluation's status and gate, then ``task.metric: fine-tuned (base, change)`` per metric."""
+    if not evaluation:
+        return []
+    gate = evaluation.get("gate")
+    rows = [("evaluation", f"{evaluation.get('status')}" + (f", gate {gate}" if gate else ""))]
+    metrics = evaluation.get("metrics") or {}
+    for name, row in list(metrics.items())[:_MAX_EVALUATION_ROWS]:
+        base, delta = row.get("base"), row.get("delta")
+        compared = f" (base {base:g}, change {delta:+g})" if base is not None and delta is not None else ""
+        rows.append(("", f"{name}: {row.get('fine_tuned'):g}{compared}"))
+    if len(metrics) > _MAX_EVALUATION_ROWS:
+        rows.append(("", f"... {len(metrics) - _MAX_EVALUATION_ROWS} more in evaluation.json"))
+    if evaluation.get("failure"):
+        rows.append(("eval failed", _shorten(str(evaluation["failure"]))))
+    return rows
 
 
 def format_progress_line(status: RunStatus, *, now: datetime) -> str:
@@ -115,18 +138,30 @@ def format_progress_line(status: RunStatus, *, now: datetime) -> str:
 
 # --- novaft runs --------------------------------------------------------------------------------------------------
 
-_HEADERS = ("RUN", "RUN ID", "STATUS", "CREATED", "AGE", "TRAINING JOB")
+_HEADERS = ("RUN", "ATTEMPT", "RUN ID", "STATUS", "CREATED", "AGE", "TRAINING JOB")
 
 
 def _row(run: RunView, now: datetime) -> tuple[str, ...]:
     age = (now - run.created_at).total_seconds() if run.created_at else None
     return (
         run.run_name,
+        str(run.attempt) if run.attempt is not None else "-",
         run.run_id,
-        run.status,
+        f"{run.status_text}{LIVE_DEPLOYMENT_MARK}" if run.live_deployment else run.status_text,
         format_time(run.created_at),
         format_duration(max(0.0, age) if age is not None else None),
         run.training_job_name or "-",
+    )
+
+
+def format_duplicate_submission(run: RunView) -> str:
+    """``novaft submit`` of files a run already has: which run, and that nothing new started."""
+    attempt = f"attempt {run.attempt}, " if run.attempt is not None else ""
+    return (
+        f"duplicate: run {run.run_name} already has exactly these files ({attempt}run id {run.run_id}, "
+        f"status {run.status}); nothing new was started.\n"
+        f"see it:  novaft status {run.run_id}\n"
+        "to train the same files again, submit them under another --run name"
     )
 
 
@@ -136,9 +171,25 @@ def format_runs_table(runs: Sequence[RunView], *, now: datetime) -> str:
         return "no runs yet: start one with `novaft submit DATA.jsonl`"
     rows = [_HEADERS, *(_row(run, now) for run in runs)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(_HEADERS))]
-    return "\n".join(
+    table = "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
     )
+    return "\n".join([table, *_live_deployment_lines(runs)])
+
+
+# A run whose model is deployed in Bedrock: it may bill (provisioned throughput by the hour) until it is removed.
+LIVE_DEPLOYMENT_MARK = " *"
+
+
+def _live_deployment_lines(runs: Sequence[RunView]) -> list[str]:
+    live = [run for run in runs if run.live_deployment]
+    if not live:
+        return []
+    lines = ["", f"{LIVE_DEPLOYMENT_MARK.strip()} deployed in Amazon Bedrock and may bill until removed:"]
+    for run in live:
+        target, arn = run.deployment.get("target", "?"), run.deployment.get("deployment_arn")
+        lines.append(f"  {run.run_id}: {target} {arn} (remove: novaft undeploy {run.run_id})")
+    return lines
 
 
 # --- novaft report ------------------------------------------------------------------------------------------------

@@ -7,10 +7,12 @@ shape the state machine passes between states is checked at both ends. Unknown k
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from novaft.pipeline.facts import DeployTarget
 
 
 class _Input(BaseModel):
@@ -81,13 +83,40 @@ class RegisterRunInput(_Input):
     execution_arn: str
 
 
-class DatasetLocation(_Output):
-    bucket: str
-    train_key: str
-    validation_key: str | None = None
-    job_key: str | None = None
+class PinnedObject(_Output):
+    """One input object as it was when the run was registered; later steps read exactly this version."""
+
+    key: str
+    # None only where the bucket does not version (S3 then reports the version id "null").
     version_id: str | None = None
-    etag: str | None = None
+    etag: str = ""
+    size: int = 0
+    # "<ALGORITHM>:<base64 value>" of the object's checksum when S3 keeps one (novaft.pipeline.run_identity says
+    # why it, not the ETag, identifies the content when present).
+    checksum: str | None = None
+
+
+class DatasetLocation(_Output):
+    """The run's input objects in the datasets bucket, each pinned to the version registered."""
+
+    bucket: str
+    train: PinnedObject
+    validation: PinnedObject | None = None
+    job: PinnedObject | None = None
+    # incoming/<run>/eval.jsonl: the gen_qa evaluation set (docs/evaluation.md).
+    eval_set: PinnedObject | None = None
+
+    @property
+    def train_key(self) -> str:
+        return self.train.key
+
+    @property
+    def validation_key(self) -> str | None:
+        return self.validation.key if self.validation else None
+
+    @property
+    def job_key(self) -> str | None:
+        return self.job.key if self.job else None
 
 
 class RunContext(_Output):
@@ -97,7 +126,10 @@ class RunContext(_Output):
 
     run_id: str
     run_name: str
+    # 1, 2, ... per run name: one more for every new content delivered under the name (0 when ignored).
+    attempt: int = 0
     ignored: bool = False
+    # The content was delivered before: run_id, attempt and existing_execution_arn name the existing run.
     duplicate: bool = False
     existing_execution_arn: str | None = None
     dataset: DatasetLocation
@@ -109,8 +141,24 @@ class RunContext(_Output):
 # --- ValidateDataset ------------------------------------------------------------------------------------------------
 
 
+class RunInputs(_Output):
+    """The run's snapshot under ``runs/<run_id>/input/``: copies of the validated versions, and the parsed spec."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    train_s3_uri: str
+    validation_s3_uri: str | None = None
+    job_yaml_s3_uri: str | None = None
+    job_spec_s3_uri: str
+    # The validated evaluation set, named as the evaluation container reads it (gen_qa.jsonl).
+    eval_s3_uri: str | None = None
+
+
 class ValidationOutcome(_Output):
-    """``$.validation``: only produced for valid data (invalid data raises ``DatasetInvalid``)."""
+    """``$.validation``: only produced for valid data (invalid data raises ``DatasetInvalid``).
+
+    ``job_spec`` is the run's job spec, parsed once here and normalized; later steps use it, never job.yaml again.
+    """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -118,6 +166,8 @@ class ValidationOutcome(_Output):
     records: int
     report_s3_uri: str
     stats: dict[str, Any] = Field(default_factory=dict)
+    inputs: RunInputs
+    job_spec: dict[str, Any]
 
 
 # --- RenderRecipe ---------------------------------------------------------------------------------------------------
@@ -138,6 +188,8 @@ class TrainingPlan(_Output):
     plan_s3_uri: str
     request: dict[str, Any]
     estimate: dict[str, Any] = Field(default_factory=dict)
+    # What an approver is asked (novaft.pipeline.steps.approval.ApprovalAsk) when the run waits for approval.
+    approval: dict[str, Any] | None = None
 
 
 # --- StartTraining --------------------------------------------------------------------------------------------------
@@ -190,3 +242,110 @@ class StopRunResult(_Output):
     run_id: str | None = None
     training_job_stopped: bool = False
     status: str | None = None
+
+
+# --- DeployModel / RecordDeployment (docs/deployment.md) --------------------------------------------------------------
+
+DeploymentPhase = Literal["skipped", "importing", "deploying", "active", "failed"]
+
+
+class DeploymentProgress(_Output):
+    """``$.deployment``: how far one run's deployment has come. Each ``advance`` returns the next one."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    phase: DeploymentPhase
+    target: DeployTarget
+    run_id: str
+    reason: str | None = None
+    checkpoint_s3_uri: str | None = None
+    model_arn: str | None = None
+    model_reused: bool = False
+    deployment_arn: str | None = None
+    model_units: int | None = None
+    started_at: str | None = None
+    model_active_at: str | None = None
+    active_at: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in ("skipped", "active", "failed")
+
+
+class DeployModelInput(_Input):
+    """The whole workflow state: the run, its job spec, the evaluation gate if one ran, the progress so far."""
+
+    run: RunContext
+    validation: ValidationOutcome
+    evaluation: dict[str, Any] | None = None
+    deployment: DeploymentProgress | None = None
+
+
+class RecordDeploymentInput(_Input):
+    run: RunContext
+    validation: ValidationOutcome
+    deployment: DeploymentProgress | None = None
+    # Set by the workflow's Catch when a deployment task failed: {"Error", "Cause"}.
+    deployment_failure: WorkflowFailure | None = None
+
+
+class DeploymentRecord(_Output):
+    """``$.deployment_record``: what the deployment notification sends."""
+
+    status: str
+    subject: str
+    message: str
+    answer: str | None = None
+
+
+# --- Evaluation (docs/evaluation.md) --------------------------------------------------------------------------------
+
+
+class EvaluationJob(_Output):
+    """One evaluation job: the task, which model (``fine_tuned`` or ``base``), its name and exact request."""
+
+    task: str
+    side: str
+    job_name: str
+    request: dict[str, Any]
+
+
+class PlanEvaluationInput(_Input):
+    run: RunContext
+    validation: ValidationOutcome
+    # Set by `novaft evaluate RUN --tasks ...`; otherwise the job spec's evaluation.tasks.
+    tasks: list[str] | None = None
+    # Distinguishes the evaluations of one run (the workflow passes its execution name).
+    round: str = "1"
+
+
+class EvaluationPlan(_Output):
+    """``$.evaluation_plan``: the jobs to run (none when the job asks for no evaluation) and their estimate."""
+
+    jobs: list[EvaluationJob] = Field(default_factory=list)
+    estimate: dict[str, Any] = Field(default_factory=dict)
+
+
+class StartEvaluationInput(_Input):
+    run: RunContext
+    job: EvaluationJob
+
+
+class EvaluationJobResult(_Input):
+    """What the workflow's Map keeps of each evaluation job: its name and SageMaker's final status."""
+
+    task: str
+    side: str
+    job_name: str
+    status: str
+    # Why a job never started (the start task's error cause); SageMaker's FailureReason is read for the others.
+    reason: str | None = None
+
+
+class RecordEvaluationInput(_Input):
+    """Two modes: ``results`` of the jobs that ran, or ``failure`` (a Catch's error: planning or starting failed)."""
+
+    run: RunContext
+    validation: ValidationOutcome
+    results: list[EvaluationJobResult] = Field(default_factory=list)
+    failure: WorkflowFailure | None = None

@@ -48,3 +48,15 @@ class RunNotFound(NovaftError):
 
 class ManifestUnreadable(NovaftError):
     """The training job's output.tar.gz has no readable manifest.json with a checkpoint location."""
+
+
+class BaseRunUnusable(NovaftError):
+    """The job spec's ``base_run_id`` names no run of this stage, or one without a checkpoint to continue from."""
+
+
+class EvaluationFailed(NovaftError):
+    """An evaluation job ended without results (failed, stopped, or its archive holds no readable results)."""
+
+
+class EvalDatasetInvalid(NovaftError):
+    """The run's evaluation set (incoming/<run>/eval.jsonl) is missing where the job asks for gen_qa, or invalid."""

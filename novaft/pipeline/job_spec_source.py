@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, Protocol
 from novaft.errors import UsageError
 from novaft.pipeline.errors import JobSpecInvalid
 from novaft.recipes import JobSpec, JobSpecError, load_catalog
-from novaft.recipes.job_spec import read_job_yaml
+from novaft.recipes.job_spec import job_yaml_mapping, read_job_yaml
 from novaft.recipes.yaml_io import get_path
 from novaft.validation import ValidationOptions
 
@@ -26,26 +26,36 @@ class ObjectOpener(Protocol):
     def open(self, bucket: str, key: str, version_id: str | None = None) -> BinaryIO: ...
 
 
-def read_job_yaml_object(objects: ObjectOpener, bucket: str, key: str) -> bytes:
-    """The object's first ``MAX_JOB_YAML_BYTES`` + 1 bytes (``job_spec_from`` refuses anything longer)."""
-    stream = objects.open(bucket, key)
+def read_job_yaml_object(objects: ObjectOpener, bucket: str, key: str, version_id: str | None = None) -> bytes:
+    """The object's (version's) first ``MAX_JOB_YAML_BYTES`` + 1 bytes (``job_spec_from`` refuses anything longer)."""
+    stream = objects.open(bucket, key, version_id)
     try:
         return read_job_yaml(stream)
     finally:
         stream.close()
 
 
-def job_spec_from(job_yaml: str | bytes | None, *, source: str, default_job: dict[str, Any] | None) -> JobSpec:
+def job_spec_from(
+    job_yaml: str | bytes | None,
+    *,
+    source: str,
+    default_job: dict[str, Any] | None,
+    default_evaluation: dict[str, Any] | None = None,
+) -> JobSpec:
     """Parse the run's ``job.yaml`` (text, or bytes from ``read_job_yaml_object``; ``source`` names it) or, when there
-    is none, the default profile."""
+    is none, the default profile. A spec without ``evaluation`` gets the stage's ``default_evaluation``."""
     try:
         if job_yaml is not None:
-            return JobSpec.from_yaml_text(job_yaml, source=source)
-        if default_job is None:
+            mapping = job_yaml_mapping(job_yaml, source=source)
+        elif default_job is None:
             raise JobSpecInvalid(
                 f"no job.yaml beside the training file and no default job profile is deployed ({source})"
             )
-        return JobSpec.model_validate(default_job, context={"source": DEFAULT_JOB_SOURCE})
+        else:
+            mapping, source = dict(default_job), DEFAULT_JOB_SOURCE
+        if default_evaluation is not None and "evaluation" not in mapping:
+            mapping["evaluation"] = default_evaluation
+        return JobSpec.model_validate(mapping, context={"source": source})
     except JobSpecError as error:
         raise JobSpecInvalid(str(error)) from None
 

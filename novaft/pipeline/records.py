@@ -16,21 +16,26 @@ from urllib.parse import quote
 import orjson
 
 from novaft.pipeline.contracts import RunContext, WorkflowFailure
-from novaft.pipeline.errors import DatasetInvalid
+from novaft.pipeline.errors import DatasetInvalid, EvalDatasetInvalid
 
 # Re-exported for code that still imports the statuses from here; new code imports them from facts.
 from novaft.pipeline.facts import (  # noqa: F401
+    APPROVAL_REJECTED_ERROR,
     FINAL_RUN_STATUSES,
     RECORD_TYPE_RUN,
+    STATUS_APPROVAL_REQUIRED,
     STATUS_COMPLETED,
     STATUS_DATASET_INVALID,
     STATUS_FAILED,
+    STATUS_POLICY_VIOLATION,
     STATUS_REGISTERED,
+    STATUS_REJECTED,
     STATUS_STOPPED,
     STATUS_TRAINING,
     STATUS_VALIDATING,
     TERMINAL_TRAINING_STATUSES,
 )
+from novaft.policy import ApprovalRequired, PolicyViolation
 
 # SNS Publish API reference: subjects are "UTF-8 text with no line breaks or control characters, and less than 100
 # characters long"; the run name in the subject comes from the uploaded key, which may hold any character.
@@ -113,8 +118,19 @@ def summarize_failure(failure: WorkflowFailure) -> FailureSummary:
     DescribeTrainingJob JSON (``FailureReason``); anything else is shown as given, shortened.
     """
     message = _message_from_cause(failure.cause) or failure.error
-    status = STATUS_DATASET_INVALID if failure.error == DatasetInvalid.workflow_error else STATUS_FAILED
+    status = _STATUS_OF_NAMED_FAILURE.get(failure.error, STATUS_FAILED)
     return FailureSummary(error=failure.error, message=message[:MAX_CAUSE_CHARS], status=status)
+
+
+# Named failures that end a run with their own status; every other error records it as Failed.
+_STATUS_OF_NAMED_FAILURE = {
+    DatasetInvalid.workflow_error: STATUS_DATASET_INVALID,
+    EvalDatasetInvalid.workflow_error: STATUS_DATASET_INVALID,
+    PolicyViolation.workflow_error: STATUS_POLICY_VIOLATION,
+    ApprovalRequired.workflow_error: STATUS_APPROVAL_REQUIRED,
+    # novaft reject, or no answer within approval_timeout_hours (docs/policy.md, "Approval").
+    APPROVAL_REJECTED_ERROR: STATUS_REJECTED,
+}
 
 
 def _message_from_cause(cause: str | None) -> str:
@@ -149,6 +165,7 @@ def registered_item(run: RunContext, *, execution_arn: str, created_at: str) -> 
     return {
         "run_id": run.run_id,
         "run_name": run.run_name,
+        "attempt": run.attempt,
         "record_type": RECORD_TYPE_RUN,
         "status": STATUS_REGISTERED,
         "dataset": run.dataset.model_dump(exclude_none=True),
@@ -207,6 +224,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def printable_run_name(run_name: str) -> str:
+    """The run name with control characters (line breaks, escapes, NUL) replaced by a space.
+
+    The name comes from the uploaded key, which may hold any character: unfiltered, a line break in it would forge
+    lines of the e-mail (a fake "Links:" section) and an escape sequence would drive the reader's terminal.
+    """
+    return _CONTROL_CHARACTERS.sub(" ", run_name).strip()
+
+
 @dataclass(frozen=True)
 class Notification:
     subject: str
@@ -223,10 +249,11 @@ def notification_for(
     links: Mapping[str, str],
 ) -> Notification:
     """An e-mail for a person: which run, what happened, where to look. ``details`` lines with no value are skipped."""
-    subject = _CONTROL_CHARACTERS.sub(" ", f"novaft {stage}: run {run.run_name or run.run_id} {status}")
+    run_name = printable_run_name(run.run_name)
+    subject = _CONTROL_CHARACTERS.sub(" ", f"novaft {stage}: run {run_name or run.run_id} {status}")
     if len(subject) > SNS_SUBJECT_MAX_CHARS:
         subject = subject[: SNS_SUBJECT_MAX_CHARS - 3] + "..."
-    lines = [f"Run {run.run_id} ({run.run_name}) ended with status {status}.", "", headline, ""]
+    lines = [f"Run {run.run_id} ({run_name}) ended with status {status}.", "", headline, ""]
     lines += [f"{label}: {value}" for label, value in details.items() if value]
     if links:
         lines += ["", "Links:"] + [f"  {name.replace('_', ' ')}: {url}" for name, url in links.items()]

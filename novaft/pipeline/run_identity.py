@@ -7,19 +7,29 @@ Layouts (docs/architecture.md, "Trigger contract"):
 * ``<incoming>/<name>.jsonl`` starts run ``<name>`` with the deployed default job.
 * Anything else starts nothing.
 
-The run id is ``<sanitized run name>-<hex of sha256(bucket/key/version-id or etag)>``: a re-delivery of the same
-object version maps to the same id (so the conditional put detects it), while a new upload under the same name
-gets a new id.
+The run id is ``<sanitized run name>-<12 hex of sha256(content identity)>``. The content identity is the bucket,
+the training key and, for each input (train, validation, job spec), its key, size and checksum (the ETag when S3
+keeps no checksum); without a job.yaml, the deployed default job. So a re-delivered event, and a new version of
+identical bytes, map to the id of the run that already has them (the conditional put detects it), while changed
+content under the same name gets a new id: a new attempt.
+
+Why a checksum before the ETag: the datasets bucket encrypts with SSE-KMS, and S3 documents that the ETag of an
+SSE-KMS object is not an MD5 digest of its data, so two uploads of the same bytes need not share it. S3 keeps a
+checksum of the plaintext for every new object (the one the client sent, else its default CRC64NVME). Either
+value of a multipart upload depends on the part size: the same bytes uploaded with another part size count as
+new content.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from novaft.pipeline.contracts import DatasetLocation, RunContext, S3ObjectCreatedEvent
-from novaft.pipeline.facts import JOB_FILE, TRAIN_FILE, VALIDATION_FILE
+from novaft.pipeline.contracts import DatasetLocation, PinnedObject, RunContext, S3ObjectCreatedEvent
+from novaft.pipeline.facts import EVAL_DATA_FILE, JOB_FILE, TRAIN_FILE, VALIDATION_FILE
 from novaft.recipes import training_job_name
 
 JSONL_SUFFIX = ".jsonl"
@@ -38,6 +48,8 @@ class RunLayout:
     train_key: str
     validation_key_candidate: str | None
     job_key_candidate: str | None
+    # The run's evaluation set (gen_qa format), folder layout only.
+    eval_key_candidate: str | None = None
 
 
 def classify_object_key(key: str, incoming_prefix: str) -> RunLayout | None:
@@ -60,6 +72,7 @@ def classify_object_key(key: str, incoming_prefix: str) -> RunLayout | None:
             train_key=key,
             validation_key_candidate=f"{run_folder}{VALIDATION_FILE}",
             job_key_candidate=f"{run_folder}{JOB_FILE}",
+            eval_key_candidate=f"{run_folder}{EVAL_DATA_FILE}",
         )
     return None
 
@@ -70,10 +83,29 @@ def sanitize_run_name(run_name: str) -> str:
     return cleaned[:RUN_NAME_MAX_CHARS].rstrip("-") or "run"
 
 
-def run_id_for(run_name: str, bucket: str, key: str, version_id: str | None, etag: str | None) -> str:
-    """Deterministic per object version: ``<sanitized name>-<12 hex>``."""
-    object_identity = version_id or (etag or "").strip('"')
-    digest = hashlib.sha256(f"{bucket}/{key}/{object_identity}".encode()).hexdigest()
+def content_identity(pinned: PinnedObject) -> str:
+    """What says two versions hold the same bytes: key, size and checksum (else ETag)."""
+    fingerprint = pinned.checksum or f"etag:{pinned.etag.strip(chr(34))}"
+    return f"{pinned.key}|{pinned.size}|{fingerprint}"
+
+
+def default_job_identity(default_job: dict[str, Any] | None) -> str:
+    """The job spec identity of a run without job.yaml: the deployed default job, canonically serialized."""
+    return "default:" + json.dumps(default_job, sort_keys=True, separators=(",", ":"))
+
+
+def run_id_for(run_name: str, dataset: DatasetLocation, *, default_job: dict[str, Any] | None) -> str:
+    """Deterministic per content: ``<sanitized name>-<12 hex>`` (module docstring)."""
+    parts = [
+        dataset.bucket,
+        content_identity(dataset.train),
+        content_identity(dataset.validation) if dataset.validation else "no validation",
+        content_identity(dataset.job) if dataset.job else default_job_identity(default_job),
+    ]
+    # Only when present, so runs without an evaluation set keep the ids they always had.
+    if dataset.eval_set is not None:
+        parts.append(content_identity(dataset.eval_set))
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return f"{sanitize_run_name(run_name)}-{digest[:RUN_ID_HASH_HEX_CHARS]}"
 
 
@@ -83,44 +115,28 @@ def ignored_run(event: S3ObjectCreatedEvent, artifacts_bucket: str) -> RunContex
         run_id="",
         run_name="",
         ignored=True,
-        dataset=DatasetLocation(
-            bucket=event.detail.bucket.name,
-            train_key=event.detail.object.key,
-            version_id=event.detail.object.version_id,
-            etag=event.detail.object.etag,
-        ),
+        dataset=DatasetLocation(bucket=event.detail.bucket.name, train=pinned_from_event(event)),
         artifacts_bucket=artifacts_bucket,
         artifacts_prefix="",
         training_job_name="",
     )
 
 
+def pinned_from_event(event: S3ObjectCreatedEvent) -> PinnedObject:
+    """The object as the event names it (no checksum: events carry none)."""
+    detail = event.detail.object
+    return PinnedObject(key=detail.key, version_id=detail.version_id, etag=detail.etag or "", size=detail.size or 0)
+
+
 def run_context_for(
-    event: S3ObjectCreatedEvent,
-    layout: RunLayout,
-    *,
-    existing_keys: frozenset[str],
-    artifacts_bucket: str,
-    runs_prefix: str,
+    run_name: str, dataset: DatasetLocation, *, attempt: int, artifacts_bucket: str, runs_prefix: str, run_id: str
 ) -> RunContext:
-    """The ``$.run`` of a training file; ``existing_keys`` says which sibling candidates exist in the bucket."""
-    bucket = event.detail.bucket.name
-    version_id = event.detail.object.version_id
-    etag = event.detail.object.etag
-    run_id = run_id_for(layout.run_name, bucket, layout.train_key, version_id, etag)
-    validation_key = layout.validation_key_candidate if layout.validation_key_candidate in existing_keys else None
-    job_key = layout.job_key_candidate if layout.job_key_candidate in existing_keys else None
+    """The ``$.run`` of a training file whose inputs are pinned in ``dataset``."""
     return RunContext(
         run_id=run_id,
-        run_name=layout.run_name,
-        dataset=DatasetLocation(
-            bucket=bucket,
-            train_key=layout.train_key,
-            validation_key=validation_key,
-            job_key=job_key,
-            version_id=version_id,
-            etag=etag,
-        ),
+        run_name=run_name,
+        attempt=attempt,
+        dataset=dataset,
         artifacts_bucket=artifacts_bucket,
         artifacts_prefix=f"{runs_prefix}{run_id}/",
         training_job_name=training_job_name(run_id),

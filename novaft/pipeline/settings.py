@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from novaft.pipeline.errors import SettingsInvalid
+from novaft.pipeline.facts import DEFAULT_INCOMING_PREFIX, DEFAULT_MAX_TRAINING_HOURS, DEFAULT_RUNS_PREFIX
+from novaft.policy import PolicyConfigError, StagePolicy
 
 ENV_NAMES: dict[str, str] = {
     "stage": "NOVAFT_STAGE",
@@ -21,6 +23,8 @@ ENV_NAMES: dict[str, str] = {
     "runs_table": "NOVAFT_RUNS_TABLE",
     "kms_key_arn": "NOVAFT_KMS_KEY_ARN",
     "training_role_arn": "NOVAFT_TRAINING_ROLE_ARN",
+    # The service role Bedrock assumes to read a checkpoint it imports (docs/deployment.md).
+    "bedrock_role_arn": "NOVAFT_BEDROCK_ROLE_ARN",
     "topic_arn": "NOVAFT_TOPIC_ARN",
     "default_job": "NOVAFT_DEFAULT_JOB",
     "incoming_prefix": "NOVAFT_INCOMING_PREFIX",
@@ -28,6 +32,13 @@ ENV_NAMES: dict[str, str] = {
     "subnet_ids": "NOVAFT_SUBNET_IDS",
     "security_group_ids": "NOVAFT_SECURITY_GROUP_IDS",
     "max_training_seconds": "NOVAFT_MAX_TRAINING_SECONDS",
+    # The stage policy as JSON (StagePolicy.to_dict); without it the policy's safe defaults apply.
+    "policy": "NOVAFT_POLICY",
+    # "true" when the workflow has the approval gate: a run that needs approval then waits for it instead of being
+    # refused as ApprovalRequired (docs/policy.md, "Approval").
+    "approval_gate": "NOVAFT_APPROVAL_GATE",
+    # The stage's job.yaml `evaluation:` for jobs that set none (docs/evaluation.md), as JSON.
+    "default_evaluation": "NOVAFT_DEFAULT_EVALUATION",
 }
 # Lambda sets AWS_REGION; AWS_DEFAULT_REGION is what local runs and tests usually set.
 REGION_ENV_NAMES = ("AWS_REGION", "AWS_DEFAULT_REGION")
@@ -55,14 +66,18 @@ class Settings(BaseModel):
     datasets_bucket: str | None = None
     kms_key_arn: str | None = None
     training_role_arn: str | None = None
+    bedrock_role_arn: str | None = None
     topic_arn: str | None = None
     default_job: dict[str, Any] | None = None
-    incoming_prefix: str = "incoming/"
-    runs_prefix: str = "runs/"
+    incoming_prefix: str = DEFAULT_INCOMING_PREFIX
+    runs_prefix: str = DEFAULT_RUNS_PREFIX
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
     # How long the workflow waits for a training job before stopping it (stage setting max_training_hours).
     max_training_seconds: int | None = None
+    policy: StagePolicy = Field(default_factory=StagePolicy)
+    approval_gate: bool = False
+    default_evaluation: dict[str, Any] | None = None
     region: str = "us-east-1"
 
     @classmethod
@@ -80,13 +95,15 @@ class Settings(BaseModel):
                 values[field] = _comma_list(raw)
             elif field in ("incoming_prefix", "runs_prefix"):
                 values[field] = _prefix(raw)
-            elif field == "default_job":
+            elif field in ("default_job", "policy", "default_evaluation"):
                 values[field] = _json_object(env_name, raw)
             else:
                 values[field] = raw
         region = next((environ[name] for name in REGION_ENV_NAMES if environ.get(name)), None)
         if region:
             values["region"] = region
+        if "policy" in values:
+            values["policy"] = _policy(values["policy"], values.get("max_training_seconds"))
         try:
             return cls(**values)
         except ValidationError as error:
@@ -104,11 +121,23 @@ class Settings(BaseModel):
         return f"{self.runs_prefix}{run_id}/"
 
 
+def _policy(data: dict[str, Any], max_training_seconds: str | None) -> StagePolicy:
+    env_name = ENV_NAMES["policy"]
+    try:
+        hours = int(max_training_seconds) / 3600 if max_training_seconds else DEFAULT_MAX_TRAINING_HOURS
+    except ValueError:
+        raise SettingsInvalid(f"{ENV_NAMES['max_training_seconds']} is not a number of seconds") from None
+    try:
+        return StagePolicy.from_mapping(data, max_training_hours=hours, source=env_name)
+    except PolicyConfigError as error:
+        raise SettingsInvalid(str(error)) from None
+
+
 def _json_object(env_name: str, raw: str) -> dict[str, Any]:
     try:
         parsed = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise SettingsInvalid(f"{env_name} is not valid JSON: {error}") from None
     if not isinstance(parsed, dict):
-        raise SettingsInvalid(f"{env_name} must be a JSON object (a job spec), got {type(parsed).__name__}")
+        raise SettingsInvalid(f"{env_name} must be a JSON object, got {type(parsed).__name__}")
     return parsed

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -18,6 +18,7 @@ from novaft.recipes.errors import CatalogError
 from novaft.recipes.yaml_io import YamlSyntaxError, has_path, load_yaml_text
 
 Schema = Literal["nova_1_0", "nova_2_0"]
+CatalogModel = TypeVar("CatalogModel", bound=BaseModel)
 
 # The repository's recipes/ folder: two levels above this package (novaft/recipes/ -> repo root).
 DEFAULT_RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
@@ -173,28 +174,46 @@ class Catalog(_Frozen):
 
     def template_values(self, variant: Variant) -> dict[str, Any]:
         """A fresh deep copy of the variant's template (safe to modify)."""
-        return copy.deepcopy(_read_template(self.templates_dir / f"{variant.id}.yaml"))
+        return copy.deepcopy(read_template(self.templates_dir / f"{variant.id}.yaml"))
 
     def tunable_keys(self, variant: Variant) -> dict[str, str]:
         """Job-spec setting name -> recipe key path, for the settings that exist in this variant's template."""
-        template = _read_template(self.templates_dir / f"{variant.id}.yaml")
+        template = read_template(self.templates_dir / f"{variant.id}.yaml")
         keys = self.recipe_keys[self.schema_of(variant)]
         return {name: path for name, path in keys.items() if has_path(template, path)}
 
 
 @cache
-def _read_template(path: Path) -> dict[str, Any]:
+def read_template(path: Path, kind: str = "recipe template") -> dict[str, Any]:
+    """A template file's values (cached: copy before changing them); ``kind`` names the file in errors."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise CatalogError(f"recipe template {path.name} cannot be read: {exc.strerror}") from None
+        raise CatalogError(f"{kind} {path.name} cannot be read: {exc.strerror}") from None
     try:
         values = load_yaml_text(text, source=path.name)
     except YamlSyntaxError as exc:
         raise CatalogError(str(exc)) from None
     if not isinstance(values, dict):
-        raise CatalogError(f"recipe template {path.name} is not a mapping")
+        raise CatalogError(f"{kind} {path.name} is not a mapping")
     return values
+
+
+def read_catalog(catalog_dir: Path, model: type[CatalogModel], kind: str) -> CatalogModel:
+    """``catalog.yaml`` of ``catalog_dir`` checked as ``model``, its templates in ``catalog_dir/templates``."""
+    path = catalog_dir / "catalog.yaml"
+    try:
+        raw = load_yaml_text(path.read_text(encoding="utf-8"), source=path.name)
+    except OSError as exc:
+        raise CatalogError(f"{kind} {path} cannot be read: {exc.strerror}") from None
+    except YamlSyntaxError as exc:
+        raise CatalogError(str(exc)) from None
+    # Top-level keys starting with "_" only hold YAML anchors shared by the entries.
+    data = {key: value for key, value in raw.items() if not key.startswith("_")}
+    try:
+        return model.model_validate({**data, "templates_dir": catalog_dir / "templates"})
+    except ValidationError as exc:
+        raise CatalogError(f"{kind} {path.name} is inconsistent: {exc}") from None
 
 
 def _number(value: float | None) -> str:
@@ -205,19 +224,7 @@ def _number(value: float | None) -> str:
 
 @cache
 def _load(recipes_dir: Path) -> Catalog:
-    path = recipes_dir / "catalog.yaml"
-    try:
-        raw = load_yaml_text(path.read_text(encoding="utf-8"), source=path.name)
-    except OSError as exc:
-        raise CatalogError(f"recipe catalog {path} cannot be read: {exc.strerror}") from None
-    except YamlSyntaxError as exc:
-        raise CatalogError(str(exc)) from None
-    # Top-level keys starting with "_" only hold YAML anchors shared by the variants.
-    data = {key: value for key, value in raw.items() if not key.startswith("_")}
-    try:
-        catalog = Catalog.model_validate({**data, "templates_dir": recipes_dir / "templates"})
-    except ValidationError as exc:
-        raise CatalogError(f"recipe catalog {path.name} is inconsistent: {exc}") from None
+    catalog = read_catalog(recipes_dir, Catalog, "recipe catalog")
     for variant in catalog.variants:
         catalog.template_values(variant)  # fail at load time, not mid-run, if a template is missing
     return catalog

@@ -63,5 +63,3 @@ class JobSpecError(UsageError):
 
 class CatalogError(NovaftError):
     """The recipe catalog or a template shipped with novaft is inconsistent (a packaging bug, not a user error)."""
-
-    workflow_error = "RecipeCatalogInvalid"

@@ -1,10 +1,13 @@
-"""The job spec: what a user asks for (model, method, PEFT, instances, hyperparameters, runtime, security settings).
+"""The job spec: what a user asks for (model, method, PEFT, instances, hyperparameters, runtime, tags, base checkpoint).
 
 It comes from ``job.yaml``, from the CLI flags, or from the deployed default profile. Validation checks every range and
 allowed set of the recipe catalog plus the cross-field rules (``min_lr < lr``; replicas allowed for the model, method
 and instance type; ``max_length`` a multiple of 1024 within the variant's range; g5/g6 only where a recipe exists; a
 region with Nova training images). Unknown keys are errors. Every problem is reported at once as a ``JobSpecError``
 naming the field, the value given and what is allowed.
+
+The job spec holds training choices only. The VPC, the KMS keys and network isolation belong to the stage that runs
+the job (``STAGE_OWNED_FIELDS``): a job spec that sets one is refused with a message saying where the stage sets it.
 
 Every ``job.yaml``, wherever it comes from (the dataset bucket, ``novaft plan``/``render``/``submit``), is read by
 ``read_job_yaml`` (at most ``MAX_JOB_YAML_BYTES`` plus one byte) and parsed by ``job_yaml_mapping``: UTF-8, the
@@ -13,26 +16,42 @@ restricted YAML of ``load_user_yaml`` (no anchors or aliases, bounded nesting, n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from types import UnionType
+from types import MappingProxyType, UnionType
 from typing import Annotated, Any, BinaryIO, ClassVar, Literal, Self, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
 from novaft.errors import InputFileError
+from novaft.pipeline.deployment import deploy_problems
+from novaft.pipeline.facts import DEPLOY_PROVISIONED, DeployTarget, EvalTask
 from novaft.recipes.catalog import Catalog, Method, ModelName, Peft, Variant, load_catalog
 from novaft.recipes.errors import MISSING, JobSpecError, Problem
 from novaft.recipes.yaml_io import YamlSyntaxError, get_path, load_user_yaml
 
-# CreateTrainingJob limits (botocore service model for sagemaker): at most 50 tags, key <= 128, value <= 256,
-# at most 16 subnets and 5 security groups.
+# CreateTrainingJob limits (botocore service model for sagemaker): at most 50 tags, key <= 128, value <= 256.
 MAX_TAGS = 50
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
-MAX_SUBNETS = 16
-MAX_SECURITY_GROUPS = 5
+# A run id as RegisterRun makes it (<name>-<hash>): letters, digits and single hyphens; the bound keeps messages short.
+MAX_RUN_ID_CHARS = 128
+_RUN_ID = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
+
+# job.yaml keys that belong to the stage, and where the stage sets each (docs/policy.md).
+STAGE_OWNED_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "vpc": "set by the stage in cdk.json: its vpc (subnet_ids, security_group_ids)",
+        "output_kms_key": "set by the stage: job output is encrypted with the stage's data key (the Data stack's)",
+        "volume_kms_key": "set by the stage, which owns the encryption keys of its jobs (the Data stack's data key)",
+        "enable_network_isolation": "set by the stage in cdk.json: its policy.require_network_isolation",
+    }
+)
+# The smoke test's prompt is one question, not a document.
+MAX_SMOKE_PROMPT_CHARS = 2000
 # A job.yaml is a few hundred bytes; the bound keeps a hostile one from costing memory or time anywhere it is read.
 MAX_JOB_YAML_BYTES = 64 * 1024
 
@@ -81,9 +100,37 @@ class Hyperparameters(_SpecPart):
         return {name: value for name, value in self.model_dump().items() if value is not None}
 
 
-class VpcSettings(_SpecPart):
-    subnets: list[str]
-    security_group_ids: list[str]
+class DeploySpec(_SpecPart):
+    """Where the trained model goes once the run completes (docs/deployment.md); ``none`` keeps it as a checkpoint."""
+
+    target: DeployTarget = "none"
+    # Provisioned throughput only: the model units to buy (the stage policy's max_model_units bounds it).
+    model_units: Integer | None = None
+    # The smoke test's question; without it, the first user prompt of the run's validation (else training) data.
+    prompt: str | None = None
+
+
+class EvaluationGate(_SpecPart):
+    """The quality bar: ``metric`` (``task.metric``, or the metric alone when one task has it) at least ``min``, and
+    at least ``min_delta_vs_base`` above the base model's. A failed gate is recorded; the run stays Completed."""
+
+    metric: str
+    min: Number | None = None
+    min_delta_vs_base: Number | None = None
+
+
+class EvaluationSpec(_SpecPart):
+    """Evaluation jobs after training (docs/evaluation.md): the tasks, whether the base model is evaluated too, and
+    the gate. ``gen_qa`` evaluates the run's ``eval.jsonl``; the benchmarks need no data."""
+
+    tasks: list[EvalTask] = Field(default_factory=list)
+    compare_with_base: bool = False
+    gate: EvaluationGate | None = None
+
+
+# The tasks the workflow runs: the benchmarks and gen_qa (the judge tasks need data files the drop contract lacks).
+WORKFLOW_EVAL_TASKS_WITH_DATA = ("gen_qa",)
+GEN_QA_METRIC_NAMES = ("rouge1", "rouge2", "rougeL", "em", "qem", "f1", "bleu")
 
 
 class ResolvedJob(BaseModel):
@@ -112,13 +159,13 @@ class JobSpec(BaseModel):
     volume_size_gb: Integer = 30
     region: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
-    vpc: VpcSettings | None = None
-    output_kms_key: str | None = None
-    volume_kms_key: str | None = None
+    # Iterative training continues from an earlier run of the same stage, named by its run id; the pipeline resolves
+    # it to that run's recorded checkpoint. An s3:// checkpoint URI is accepted only where the stage policy allows it.
+    base_run_id: str | None = None
     # The escrow checkpoint of an earlier job (its manifest's checkpoint_s3_bucket) for iterative training.
     base_checkpoint_s3_uri: str | None = None
-    # Off by default: the SDK sends no EnableNetworkIsolation and whether Nova images work isolated is unconfirmed.
-    enable_network_isolation: bool = False
+    deploy: DeploySpec = Field(default_factory=DeploySpec)
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
 
     DEFAULT_SOURCE: ClassVar[str] = "job spec"
 
@@ -179,17 +226,25 @@ def read_job_yaml(stream: BinaryIO) -> bytes:
     return b"".join(chunks)
 
 
-def read_job_file(path: Path) -> bytes:
-    """A local ``job.yaml`` through ``read_job_yaml``; ``InputFileError`` names the path as given."""
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Turn an error reading a local file into an ``InputFileError`` that names the path as given."""
     try:
-        with path.open("rb") as stream:
-            return read_job_yaml(stream)
+        yield
     except IsADirectoryError:
         raise InputFileError(f"{path}: is a directory") from None
     except FileNotFoundError:
         raise InputFileError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_job_file(path: Path) -> bytes:
+    """A local ``job.yaml`` through ``read_job_yaml``; ``InputFileError`` names the path as given."""
+    with reading(path), path.open("rb") as stream:
+        return read_job_yaml(stream)
 
 
 def job_yaml_mapping(raw: str | bytes, *, source: str) -> dict[str, Any]:
@@ -227,6 +282,8 @@ def _catalog_problems(spec: JobSpec, catalog: Catalog) -> list[Problem]:
         problems.append(Problem("region", spec.region, ", ".join(regions), "no Nova training images in this region"))
     problems += _runtime_problems(spec, catalog)
     problems += _security_problems(spec)
+    problems += _deploy_problems(spec)
+    problems += _evaluation_problems(spec)
     if not catalog.variants_for(spec.model, spec.method, spec.peft):
         return [*problems, _variant_problem(spec, catalog)]
     variant = catalog.find_variant(spec.model, spec.method, spec.peft, spec.instance_type)
@@ -320,25 +377,78 @@ def _security_problems(spec: JobSpec) -> list[Problem]:
             problems.append(Problem("tags", key, allowed, "invalid tag key"))
         if len(value) > MAX_TAG_VALUE:
             problems.append(Problem(f"tags.{key}", value, f"at most {MAX_TAG_VALUE} characters", "tag value too long"))
-    if spec.vpc is not None:
-        problems += _id_list_problems("vpc.subnets", spec.vpc.subnets, "subnet-", MAX_SUBNETS)
-        problems += _id_list_problems("vpc.security_group_ids", spec.vpc.security_group_ids, "sg-", MAX_SECURITY_GROUPS)
-    for name in ("output_kms_key", "volume_kms_key"):
-        value = getattr(spec, name)
-        if value is not None and not value.strip():
-            problems.append(Problem(name, value, "a KMS key id, alias or ARN", "empty"))
     uri = spec.base_checkpoint_s3_uri
     if uri is not None and (not uri.startswith("s3://") or len(uri) <= len("s3://") or len(uri) > 1024):
         allowed = "an s3://bucket/prefix URI (the manifest's checkpoint_s3_bucket), at most 1024 characters"
         problems.append(Problem("base_checkpoint_s3_uri", uri, allowed, "not an s3:// URI"))
+    run_id = spec.base_run_id
+    if run_id is not None and (len(run_id) > MAX_RUN_ID_CHARS or not _RUN_ID.match(run_id)):
+        allowed = f"the run id of an earlier run of this stage (letters, digits, hyphens; at most {MAX_RUN_ID_CHARS})"
+        problems.append(Problem("base_run_id", run_id, allowed, "not a run id"))
+    if run_id is not None and uri is not None:
+        allowed = "base_run_id or base_checkpoint_s3_uri, not both"
+        problems.append(Problem("base_run_id", run_id, allowed, "two base checkpoints given"))
     return problems
 
 
-def _id_list_problems(field: str, ids: list[str], prefix: str, most: int) -> list[Problem]:
-    allowed = f"1 to {most} ids starting with '{prefix}'"
-    if not 1 <= len(ids) <= most:
-        return [Problem(field, ids, allowed, "wrong number of ids")]
-    return [Problem(field, item, allowed, "not an id") for item in ids if not item.startswith(prefix) or " " in item]
+def _deploy_problems(spec: JobSpec) -> list[Problem]:
+    # The region is checked here only when the spec names one; RenderRecipe checks the stage's region.
+    problems = [
+        Problem(found.field, found.value, found.allowed, found.reason)
+        for found in deploy_problems(spec.deploy.target, peft=spec.peft, region=spec.region)
+    ]
+    units = spec.deploy.model_units
+    if units is not None and units < 1:
+        problems.append(Problem("deploy.model_units", units, "an integer, 1 or more", "out of range"))
+    if units is not None and spec.deploy.target != DEPLOY_PROVISIONED:
+        allowed = f"leave it out, or deploy.target: {DEPLOY_PROVISIONED}"
+        problems.append(Problem("deploy.model_units", units, allowed, "model units apply to provisioned throughput"))
+    prompt = spec.deploy.prompt
+    if prompt is not None and not 1 <= len(prompt.strip()) <= MAX_SMOKE_PROMPT_CHARS:
+        allowed = f"1-{MAX_SMOKE_PROMPT_CHARS} characters"
+        problems.append(Problem("deploy.prompt", prompt[:40], allowed, "not a usable smoke-test prompt"))
+    return problems
+
+
+def _evaluation_problems(spec: JobSpec) -> list[Problem]:
+    evaluation = spec.evaluation
+    if not evaluation.tasks:
+        if evaluation.gate is not None or evaluation.compare_with_base:
+            return [Problem("evaluation.tasks", [], "one or more evaluation tasks", "nothing to evaluate")]
+        return []
+    # Imported here: the evaluation module builds on the renderer, which imports this one.
+    from novaft.recipes.evaluation import load_evaluation_catalog
+
+    catalog = load_evaluation_catalog()
+    problems: list[Problem] = []
+    available = catalog.tasks_for(spec.model)
+    runnable = [task for task in available if task in WORKFLOW_EVAL_TASKS_WITH_DATA or not catalog.task_info(task).data]
+    for task in evaluation.tasks:
+        if task not in runnable:
+            reason = f"{spec.model} has no such evaluation" if task not in available else "needs a data file"
+            problems.append(Problem("evaluation.tasks", task, ", ".join(runnable), f"{reason} the workflow can run"))
+    if len(set(evaluation.tasks)) != len(evaluation.tasks):
+        problems.append(Problem("evaluation.tasks", evaluation.tasks, "each task once", "a task is repeated"))
+    gate = evaluation.gate
+    if gate is not None:
+        metrics = [
+            f"{task}.{metric}"
+            for task in evaluation.tasks
+            if task in runnable
+            for metric in (GEN_QA_METRIC_NAMES if task == "gen_qa" else (catalog.task_info(task).metric,))
+        ]
+        short = [name.split(".", 1)[1] for name in metrics]
+        if gate.metric not in metrics and short.count(gate.metric) != 1:
+            problems.append(
+                Problem("evaluation.gate.metric", gate.metric, ", ".join(metrics), "not one metric of these tasks")
+            )
+        if gate.min is None and gate.min_delta_vs_base is None:
+            allowed = "min, min_delta_vs_base, or both"
+            problems.append(Problem("evaluation.gate", gate.metric, allowed, "a gate needs a bar"))
+        if gate.min_delta_vs_base is not None and not evaluation.compare_with_base:
+            allowed = "compare_with_base: true"
+            problems.append(Problem("evaluation.gate.min_delta_vs_base", gate.min_delta_vs_base, allowed, "no base"))
+    return problems
 
 
 # --- pydantic errors in the user's terms -----------------------------------------------------------------------------
@@ -350,6 +460,8 @@ def _problem_from_pydantic(error: Mapping[str, Any]) -> Problem:
     given = error.get("input", MISSING)
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden" and len(loc) == 1 and str(loc[0]) in STAGE_OWNED_FIELDS:
+        return Problem(field, given, "leave it out of the job spec", STAGE_OWNED_FIELDS[str(loc[0])])
     if kind == "extra_forbidden":
         return Problem(field, given, ", ".join(_known_keys(loc[:-1])), "unknown key")
     if kind == "missing":

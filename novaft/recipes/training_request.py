@@ -6,15 +6,17 @@ channel (``S3Prefix``, ``File``) pointing at the folder of the uploaded recipe; 
 ``model_type``, ``base_model`` (or ``base_model_location`` for an ``s3://`` checkpoint) and
 ``sagemaker_recipe_local_path``; TensorBoard output; profiler and remote debugging off. On top, what production
 needs: KMS keys for output and volume, VPC, network isolation, inter-container encryption whenever more than one
-instance runs, and tags.
+instance runs (or always, when the stage asks), and tags. The keys, the VPC and network isolation are the stage's
+(``TrainingJobInputs``); a job spec cannot set them. ``nova_job_request`` assembles the request from resolved parts
+and is shared with the evaluation request (``novaft.recipes.evaluation``).
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from novaft.recipes.catalog import Catalog, load_catalog
 from novaft.recipes.errors import JobSpecError, Problem
@@ -22,27 +24,44 @@ from novaft.recipes.job_name import JOB_NAME_PATTERN
 from novaft.recipes.job_spec import JobSpec
 from novaft.recipes.render import RenderedRecipe
 
+if TYPE_CHECKING:
+    from novaft.recipes.evaluation import EvaluationJobInputs, RenderedEvaluation
+
 # Where SageMaker mounts the `recipe` channel inside the container (File mode).
 RECIPE_CHANNEL_DIR = "/opt/ml/input/data/recipe"
+# Channel names `train`/`validation` with type Converse: what the Nova containers expect (Nova user guide notebook).
+CONVERSE = "Converse"
+# What the SDK sends for TrainingInput(s3_data=uri): its default type.
+S3_PREFIX = "S3Prefix"
 
 
-@dataclass(frozen=True)
-class TrainingJobInputs:
-    """Everything the request needs that is not in the job spec: names, the role and the run's S3 locations."""
+@dataclass(frozen=True, kw_only=True)
+class JobInputs:
+    """What a training or evaluation request needs besides the recipe: names, the role, S3 locations and the stage's
+    settings (KMS keys, VPC, network isolation, tags)."""
 
     job_name: str
     role_arn: str
     region: str
-    train_s3_uri: str
     recipe_s3_uri: str  # the uploaded recipe's full URI, ending in .yaml
     output_s3_uri: str
-    validation_s3_uri: str | None = None
     tensorboard_s3_uri: str | None = None
     output_kms_key: str | None = None
     volume_kms_key: str | None = None
     subnets: Sequence[str] = ()
     security_group_ids: Sequence[str] = ()
+    enable_network_isolation: bool = False
+    # Also for one instance, where there is no traffic to encrypt: lets an IAM condition require the flag on every job.
+    encrypt_inter_container_traffic: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingJobInputs(JobInputs):
+    """Everything the request needs that is not in the job spec: names, the role and the run's S3 locations."""
+
+    train_s3_uri: str
+    validation_s3_uri: str | None = None
 
 
 def build_training_job_request(
@@ -50,51 +69,74 @@ def build_training_job_request(
 ) -> dict[str, Any]:
     """The keyword arguments of ``sagemaker.create_training_job`` for this run.
 
-    Precedence: explicit ``inputs`` win over the spec. KMS keys and the VPC come from ``inputs`` when given there,
-    otherwise from the spec (``output_kms_key``, ``volume_kms_key``, ``vpc``), otherwise they are left out. Tags are
-    merged: the spec's tags first, then ``inputs.tags`` (which win on the same key). A variant without a validation
-    channel (Nova 2.0, which ignores validation data) gets none even if ``validation_s3_uri`` is given.
+    KMS keys, the VPC and network isolation come from ``inputs`` (the stage), and are left out when not given. Tags
+    are merged: the spec's tags first, then ``inputs.tags`` (which win on the same key). A variant without a
+    validation channel (Nova 2.0, which ignores validation data) gets none even if ``validation_s3_uri`` is given.
     """
     catalog = catalog or load_catalog()
     _check_inputs(inputs, catalog)
     variant = rendered.variant
-    run = rendered.values["run"]
+    channels = [data_channel("train", inputs.train_s3_uri, CONVERSE)]
+    if inputs.validation_s3_uri and variant.validation_channel:
+        channels.append(data_channel("validation", inputs.validation_s3_uri, CONVERSE))
+    image_uri = catalog.image_uri(variant, inputs.region)
+    return nova_job_request(NovaJob(inputs, rendered, spec, image_uri, channels))
+
+
+@dataclass(frozen=True)
+class NovaJob:
+    """The parts of a Nova training or evaluation job request, resolved (precedence already applied)."""
+
+    inputs: JobInputs
+    rendered: RenderedRecipe | RenderedEvaluation  # its run section gives the hyperparameters
+    settings: JobSpec | EvaluationJobInputs  # the job's own limits and tags (an evaluation's inputs carry them)
+    image_uri: str
+    data_channels: Sequence[dict[str, Any]]
+
+
+def nova_job_request(job: NovaJob) -> dict[str, Any]:
+    """The CreateTrainingJob keyword arguments the SDK sends for a Nova recipe (training or evaluation), plus extras.
+
+    The recipe channel, the ``model_type``/``base_model``/``base_model_location``/``sagemaker_recipe_local_path``
+    hyperparameters and, for an evaluation recipe with a processor Lambda, ``eval_lambda_arn`` (as the SDK sets it).
+    """
+    inputs, recipe_values = job.inputs, job.rendered.values
+    run = recipe_values["run"]
     base = str(run["model_name_or_path"])
     hyperparameters = {
         "model_type": str(run["model_type"]),
         ("base_model_location" if base.startswith("s3://") else "base_model"): base,
         "sagemaker_recipe_local_path": f"{RECIPE_CHANNEL_DIR}/{posixpath.basename(inputs.recipe_s3_uri)}",
     }
-    channels = [_converse_channel("train", inputs.train_s3_uri)]
-    if inputs.validation_s3_uri and variant.validation_channel:
-        channels.append(_converse_channel("validation", inputs.validation_s3_uri))
-    channels.append(
+    if recipe_values.get("evaluation"):
+        lambda_arn = (recipe_values.get("processor") or {}).get("lambda_arn")
+        if lambda_arn:
+            hyperparameters["eval_lambda_arn"] = str(lambda_arn)
+    channels = [
+        *job.data_channels,
         {
             "DataSource": {
                 "S3DataSource": {
-                    "S3DataType": "S3Prefix",
+                    "S3DataType": S3_PREFIX,
                     "S3Uri": posixpath.dirname(inputs.recipe_s3_uri),
                     "S3DataDistributionType": "FullyReplicated",
                 }
             },
             "InputMode": "File",
             "ChannelName": "recipe",
-        }
-    )
+        },
+    ]
     output_config: dict[str, Any] = {"S3OutputPath": inputs.output_s3_uri}
     resource_config: dict[str, Any] = {
-        "VolumeSizeInGB": spec.volume_size_gb,
-        "InstanceCount": rendered.instance_count,
-        "InstanceType": rendered.instance_type,
+        "VolumeSizeInGB": job.settings.volume_size_gb,
+        "InstanceCount": job.rendered.instance_count,
+        "InstanceType": job.rendered.instance_type,
     }
     request: dict[str, Any] = {
-        "AlgorithmSpecification": {
-            "TrainingInputMode": "File",
-            "TrainingImage": catalog.image_uri(variant, inputs.region),
-        },
+        "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": job.image_uri},
         "OutputDataConfig": output_config,
         "TrainingJobName": inputs.job_name,
-        "StoppingCondition": {"MaxRuntimeInSeconds": spec.max_runtime_seconds},
+        "StoppingCondition": {"MaxRuntimeInSeconds": job.settings.max_runtime_seconds},
         "ResourceConfig": resource_config,
         "RoleArn": inputs.role_arn,
         "InputDataConfig": channels,
@@ -104,43 +146,35 @@ def build_training_job_request(
     }
     if inputs.tensorboard_s3_uri:
         request["TensorBoardOutputConfig"] = {"S3OutputPath": inputs.tensorboard_s3_uri}
-    if output_kms := inputs.output_kms_key or spec.output_kms_key:
-        output_config["KmsKeyId"] = output_kms
-    if volume_kms := inputs.volume_kms_key or spec.volume_kms_key:
-        resource_config["VolumeKmsKeyId"] = volume_kms
-    subnets = list(inputs.subnets) or (list(spec.vpc.subnets) if spec.vpc else [])
-    security_groups = list(inputs.security_group_ids) or (list(spec.vpc.security_group_ids) if spec.vpc else [])
-    if subnets or security_groups:
-        request["VpcConfig"] = {"SecurityGroupIds": security_groups, "Subnets": subnets}
-    if spec.enable_network_isolation:
+    if inputs.output_kms_key:
+        output_config["KmsKeyId"] = inputs.output_kms_key
+    if inputs.volume_kms_key:
+        resource_config["VolumeKmsKeyId"] = inputs.volume_kms_key
+    if inputs.subnets or inputs.security_group_ids:
+        request["VpcConfig"] = {"SecurityGroupIds": list(inputs.security_group_ids), "Subnets": list(inputs.subnets)}
+    if inputs.enable_network_isolation:
         request["EnableNetworkIsolation"] = True
-    if rendered.instance_count > 1:
+    if job.rendered.instance_count > 1 or inputs.encrypt_inter_container_traffic:
         # Nodes exchange gradients; encrypt that traffic whenever there is more than one.
         request["EnableInterContainerTrafficEncryption"] = True
-    tags = {**spec.tags, **inputs.tags}
+    # The job's own tags first, then the stage's, which win on the same key.
+    tags = {**job.settings.tags, **inputs.tags}
     if tags:
         request["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
     return request
 
 
-def _converse_channel(name: str, s3_uri: str) -> dict[str, Any]:
-    # Channel names `train`/`validation` with type Converse: what the Nova containers expect (Nova user guide notebook).
+def data_channel(name: str, s3_uri: str, data_type: str) -> dict[str, Any]:
+    """A FullyReplicated input channel of this S3 data type."""
     return {
         "DataSource": {
-            "S3DataSource": {"S3DataType": "Converse", "S3Uri": s3_uri, "S3DataDistributionType": "FullyReplicated"}
+            "S3DataSource": {"S3DataType": data_type, "S3Uri": s3_uri, "S3DataDistributionType": "FullyReplicated"}
         },
         "ChannelName": name,
     }
 
 
 def _check_inputs(inputs: TrainingJobInputs, catalog: Catalog) -> None:
-    problems = []
-    regions = sorted(catalog.regions_with_training_images())
-    if inputs.region not in regions:
-        problems.append(Problem("region", inputs.region, ", ".join(regions), "no Nova training images in this region"))
-    if not JOB_NAME_PATTERN.match(inputs.job_name):
-        allowed = "1-63 letters, digits and dashes, starting and ending with a letter or digit"
-        problems.append(Problem("job_name", inputs.job_name, allowed, "not a valid training job name"))
     uris = {
         "train_s3_uri": inputs.train_s3_uri,
         "recipe_s3_uri": inputs.recipe_s3_uri,
@@ -148,10 +182,25 @@ def _check_inputs(inputs: TrainingJobInputs, catalog: Catalog) -> None:
         "validation_s3_uri": inputs.validation_s3_uri,
         "tensorboard_s3_uri": inputs.tensorboard_s3_uri,
     }
+    problems = job_input_problems(inputs, regions=catalog.regions_with_training_images(), uris=uris)
+    if problems:
+        raise JobSpecError(problems, source="training job inputs")
+
+
+def job_input_problems(
+    inputs: JobInputs, *, regions: Iterable[str], uris: Mapping[str, str | None], images: str = "training"
+) -> list[Problem]:
+    """What is wrong with a job's names and S3 locations (shared by the training and evaluation requests)."""
+    problems = []
+    known = sorted(regions)
+    if inputs.region not in known:
+        problems.append(Problem("region", inputs.region, ", ".join(known), f"no Nova {images} images in this region"))
+    if not JOB_NAME_PATTERN.match(inputs.job_name):
+        allowed = "1-63 letters, digits and dashes, starting and ending with a letter or digit"
+        problems.append(Problem("job_name", inputs.job_name, allowed, "not a valid training job name"))
     for name, uri in uris.items():
         if uri is not None and (not uri.startswith("s3://") or len(uri) <= len("s3://")):
             problems.append(Problem(name, uri, "an s3://bucket/key URI", "not an S3 URI"))
     if not inputs.recipe_s3_uri.endswith(".yaml"):
         problems.append(Problem("recipe_s3_uri", inputs.recipe_s3_uri, "a key ending in .yaml", "not a recipe file"))
-    if problems:
-        raise JobSpecError(problems, source="training job inputs")
+    return problems

@@ -130,7 +130,7 @@ def _validate_file(lines: Iterable[ByteLine], role: FileRole, state: _RunState) 
             try:
                 record = loads(content)
             except ValueError as exc:
-                code, message = _explain_parse_error(content, exc)
+                code, message = explain_parse_error(content, exc)
                 errors.add(Issue(number, code, "$", message, role))
                 invalid_records += 1
                 continue
@@ -149,7 +149,8 @@ def _validate_file(lines: Iterable[ByteLine], role: FileRole, state: _RunState) 
     return stats.summary(), invalid_records
 
 
-def _explain_parse_error(content: bytes, exc: ValueError) -> tuple[str, str]:
+def explain_parse_error(content: bytes, exc: ValueError) -> tuple[str, str]:
+    """The issue code and message for a line orjson could not parse (also used by the evaluation formats)."""
     try:
         content.decode("utf-8")
     except UnicodeDecodeError as decode_error:

@@ -125,7 +125,14 @@ class SizeGuidance:
 
     context_tokens: int
     max_records: int
-    note: str
+    note: str = ""
+
+
+_LITE_LORA_AT_64K = "LoRA is not supported at 64k for Nova Lite"
+
+
+def _image_days(days: int) -> str:
+    return f"the source estimates 20k image samples within {days} days"
 
 
 # (method, model, modality) -> rows by context length; the value is the smaller of the full-rank and LoRA rows, since
@@ -138,25 +145,16 @@ class SizeGuidance:
 #            the Pro image rows "64k context length" inside the 32k section; taken as 32k here).
 # Nova 2.0 Lite has no such table in the source document, so it gets no size warning.
 SIZE_GUIDANCE: dict[tuple[Method, ModelName, Modality], tuple[SizeGuidance, ...]] = {
-    ("sft", "micro", "text"): (SizeGuidance(32_768, 100_000, ""), SizeGuidance(65_536, 50_000, "")),
-    ("sft", "lite", "text"): (SizeGuidance(32_768, 100_000, ""), SizeGuidance(65_536, 50_000, "")),
-    ("sft", "lite", "media"): (
-        SizeGuidance(32_768, 50_000, ""),
-        SizeGuidance(65_536, 30_000, "LoRA is not supported at 64k for Nova Lite"),
-    ),
-    ("sft", "pro", "text"): (SizeGuidance(32_768, 40_000, ""), SizeGuidance(65_536, 17_000, "")),
-    ("sft", "pro", "media"): (SizeGuidance(32_768, 30_000, ""), SizeGuidance(65_536, 15_000, "")),
-    ("dpo", "micro", "text"): (SizeGuidance(16_384, 120_000, ""), SizeGuidance(32_768, 45_000, "")),
-    ("dpo", "lite", "text"): (SizeGuidance(16_384, 130_000, ""), SizeGuidance(32_768, 55_000, "")),
-    ("dpo", "lite", "media"): (
-        SizeGuidance(16_384, 20_000, "the source estimates 20k image samples within 2 days"),
-        SizeGuidance(32_768, 35_000, ""),
-    ),
-    ("dpo", "pro", "text"): (SizeGuidance(16_384, 45_000, ""), SizeGuidance(32_768, 20_000, "")),
-    ("dpo", "pro", "media"): (
-        SizeGuidance(16_384, 20_000, "the source estimates 20k image samples within 4 days"),
-        SizeGuidance(32_768, 16_000, ""),
-    ),
+    ("sft", "micro", "text"): (SizeGuidance(32_768, 100_000), SizeGuidance(65_536, 50_000)),
+    ("sft", "lite", "text"): (SizeGuidance(32_768, 100_000), SizeGuidance(65_536, 50_000)),
+    ("sft", "lite", "media"): (SizeGuidance(32_768, 50_000), SizeGuidance(65_536, 30_000, _LITE_LORA_AT_64K)),
+    ("sft", "pro", "text"): (SizeGuidance(32_768, 40_000), SizeGuidance(65_536, 17_000)),
+    ("sft", "pro", "media"): (SizeGuidance(32_768, 30_000), SizeGuidance(65_536, 15_000)),
+    ("dpo", "micro", "text"): (SizeGuidance(16_384, 120_000), SizeGuidance(32_768, 45_000)),
+    ("dpo", "lite", "text"): (SizeGuidance(16_384, 130_000), SizeGuidance(32_768, 55_000)),
+    ("dpo", "lite", "media"): (SizeGuidance(16_384, 20_000, _image_days(2)), SizeGuidance(32_768, 35_000)),
+    ("dpo", "pro", "text"): (SizeGuidance(16_384, 45_000), SizeGuidance(32_768, 20_000)),
+    ("dpo", "pro", "media"): (SizeGuidance(16_384, 20_000, _image_days(4)), SizeGuidance(32_768, 16_000)),
 }
 
 

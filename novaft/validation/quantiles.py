@@ -63,3 +63,17 @@ class StreamingQuantiles:
     @property
     def mean(self) -> float | None:
         return self.total / self.count if self.count else None
+
+    def histogram(self, bins: int = 20) -> list[tuple[int, int, int]]:
+        """``(low, high, count)`` for ``bins`` equal ranges from min to max (high inclusive). A geometric bucket counts
+        in the range of its upper bound (clipped to max), so a value may shift up by at most 1%, as for percentiles."""
+        if self.count == 0 or self.minimum is None or self.maximum is None:
+            return []
+        low, high = self.minimum, self.maximum
+        width = max(1, math.ceil((high - low + 1) / bins))
+        counts = [0] * math.ceil((high - low + 1) / width)
+        for bucket, bucket_count in enumerate(self.counts):
+            if bucket_count:
+                value = max(low, min(_upper_bound_of(bucket), high))
+                counts[(value - low) // width] += bucket_count
+        return [(low + i * width, min(high, low + (i + 1) * width - 1), count) for i, count in enumerate(counts)]

@@ -469,12 +469,17 @@ class _RecordWalk:
             return
         self.text(reasoning_text["text"], f"{path}.reasoningText.text")
 
+    def _tool_block(self, value: Any, role: Any, path: str, block: str, turn_role: str, key: str) -> tuple[Any, Any]:
+        """The toolUseId and ``key`` of a toolUse or toolResult block (None when absent), after checking its turn."""
+        if role != turn_role:
+            self.findings.append((Code.TOOL_BLOCK_WRONG_ROLE, path, f"{block} is only allowed in {turn_role} turns"))
+        if not isinstance(value, dict):
+            return None, None
+        return value.get("toolUseId"), value.get(key)
+
     def tool_use(self, value: Any, role: Any, path: str) -> None:
         findings = self.findings
-        if role != "assistant":
-            findings.append((Code.TOOL_BLOCK_WRONG_ROLE, path, "toolUse is only allowed in assistant turns"))
-        tool_id = value.get("toolUseId") if isinstance(value, dict) else None
-        name = value.get("name") if isinstance(value, dict) else None
+        tool_id, name = self._tool_block(value, role, path, "toolUse", "assistant", "name")
         if not isinstance(tool_id, str) or not tool_id or not isinstance(name, str) or "input" not in value:
             findings.append(
                 (Code.TOOL_USE_INVALID, path, 'toolUse must be {"toolUseId": "...", "name": "...", "input": {...}}')
@@ -492,10 +497,7 @@ class _RecordWalk:
 
     def tool_result(self, value: Any, role: Any, path: str) -> None:
         findings = self.findings
-        if role != "user":
-            findings.append((Code.TOOL_BLOCK_WRONG_ROLE, path, "toolResult is only allowed in user turns"))
-        tool_id = value.get("toolUseId") if isinstance(value, dict) else None
-        content = value.get("content") if isinstance(value, dict) else None
+        tool_id, content = self._tool_block(value, role, path, "toolResult", "user", "content")
         if not isinstance(tool_id, str) or not isinstance(content, list):
             findings.append(
                 (

@@ -3,11 +3,50 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from novaft.validation.issues import Issue
 from novaft.validation.options import ValidationOptions
 from novaft.validation.stats import DatasetStats
+
+
+class _CountsRecords(Protocol):
+    @property
+    def records(self) -> int: ...
+
+
+class IssueSummary:
+    """What every validation report (training or evaluation data) derives from its issues and stats."""
+
+    __slots__ = ()
+    errors: tuple[Issue, ...]
+    error_counts: dict[str, int]
+    warnings: tuple[Issue, ...]
+    warning_counts: dict[str, int]
+    stats: _CountsRecords
+
+    @property
+    def valid(self) -> bool:
+        return not self.error_counts
+
+    @property
+    def records(self) -> int:
+        return self.stats.records
+
+    @property
+    def error_total(self) -> int:
+        return sum(self.error_counts.values())
+
+    def issues_dict(self) -> dict[str, Any]:
+        """The verdict and issue keys that open the JSON form of every report."""
+        return {
+            "valid": self.valid,
+            "records": self.records,
+            "errors": [issue.to_dict() for issue in self.errors],
+            "error_counts": dict(self.error_counts),
+            "warnings": [issue.to_dict() for issue in self.warnings],
+            "warning_counts": dict(self.warning_counts),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +63,7 @@ class OverlengthSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class ValidationReport:
+class ValidationReport(IssueSummary):
     options: ValidationOptions
     errors: tuple[Issue, ...]  # the first ``options.max_errors``
     error_counts: dict[str, int]  # every error, by code
@@ -35,29 +74,12 @@ class ValidationReport:
     invalid_records: int  # training records with at least one error
     overlength: OverlengthSummary
 
-    @property
-    def valid(self) -> bool:
-        return not self.error_counts
-
-    @property
-    def records(self) -> int:
-        return self.stats.records
-
-    @property
-    def error_total(self) -> int:
-        return sum(self.error_counts.values())
-
     def to_dict(self) -> dict[str, Any]:
         stats = self.stats.to_dict()
         stats["invalid_records"] = self.invalid_records
         stats["validation"] = self.validation_stats.to_dict() if self.validation_stats is not None else None
         return {
-            "valid": self.valid,
-            "records": self.records,
-            "errors": [issue.to_dict() for issue in self.errors],
-            "error_counts": dict(self.error_counts),
-            "warnings": [issue.to_dict() for issue in self.warnings],
-            "warning_counts": dict(self.warning_counts),
+            **self.issues_dict(),
             "stats": stats,
             "overlength": self.overlength.to_dict(),
             "model": self.options.model,

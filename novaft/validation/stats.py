@@ -20,6 +20,8 @@ class TokenDistribution:
     maximum: int | None
     mean: float | None
     total: int
+    # (low, high, records) for equal token ranges from min to max: the run report draws it.
+    histogram: tuple[tuple[int, int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -29,6 +31,7 @@ class TokenDistribution:
             "max": self.maximum,
             "mean": round(self.mean, 1) if self.mean is not None else None,
             "total": self.total,
+            "histogram": [{"from": low, "to": high, "records": count} for low, high, count in self.histogram],
         }
 
 
@@ -125,7 +128,13 @@ class StatsAccumulator:
     def summary(self) -> DatasetStats:
         tokens = self.tokens
         distribution = TokenDistribution(
-            tokens.minimum, tokens.percentile(0.5), tokens.percentile(0.95), tokens.maximum, tokens.mean, tokens.total
+            tokens.minimum,
+            tokens.percentile(0.5),
+            tokens.percentile(0.95),
+            tokens.maximum,
+            tokens.mean,
+            tokens.total,
+            tuple(tokens.histogram()),
         )
         return DatasetStats(
             self.records,

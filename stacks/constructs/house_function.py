@@ -43,9 +43,7 @@ class HouseFunction(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = retained_log_group(
-            self, "Logs", retention_days=log_retention_days, removal_policy=removal_policy
-        )
+        self.log_group = retained_log_group(self, retention_days=log_retention_days, removal_policy=removal_policy)
         self.role = iam.Role(
             self,
             "Role",

@@ -37,7 +37,8 @@ CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = tuple(LOG_RETENTION)
 
 
 def retained_log_group(
-    scope: Construct, construct_id: str, *, retention_days: int, removal_policy: cdk.RemovalPolicy
+    scope: Construct, *, retention_days: int, removal_policy: cdk.RemovalPolicy, construct_id: str = "Logs"
 ) -> logs.LogGroup:
-    """A log group that keeps events ``retention_days`` days (one of ``CLOUDWATCH_RETENTION_DAYS``)."""
+    """A log group that keeps events ``retention_days`` days (one of ``CLOUDWATCH_RETENTION_DAYS``); the one of the
+    construct ``scope`` unless named otherwise."""
     return logs.LogGroup(scope, construct_id, retention=LOG_RETENTION[retention_days], removal_policy=removal_policy)

@@ -10,6 +10,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -21,7 +22,14 @@ ALARM_PERIOD = cdk.Duration.minutes(5)
 
 class PipelineMonitoring(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, stage: str, state_machine: sfn.StateMachine, topic: sns.ITopic
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        state_machine: sfn.StateMachine,
+        topic: sns.ITopic,
+        stop_dead_letter_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         dimensions = {"service": service_name(stage)}
@@ -59,6 +67,23 @@ class PipelineMonitoring(Construct):
             "hit the state-machine timeout",
             state_machine.metric_timed_out(period=ALARM_PERIOD, statistic="Sum"),
         )
+        # A message here is a stop that EventBridge could not deliver: the run's training job may still be running.
+        self.undelivered_stop_alarm = cloudwatch.Alarm(
+            self,
+            "StopUndelivered",
+            alarm_description=(
+                f"novaft {stage}: a stop of an ended run could not be delivered to stop_run; its training job may "
+                f"still be running (the event is in {stop_dead_letter_queue.queue_name})"
+            ),
+            metric=stop_dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=ALARM_PERIOD, statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.undelivered_stop_alarm.add_alarm_action(actions.SnsAction(topic))
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=cdk.Duration.days(7))
         self.dashboard.add_widgets(
@@ -85,5 +110,9 @@ class PipelineMonitoring(Construct):
                 ],
                 width=12,
             ),
-            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=[self.failed_alarm, self.timed_out_alarm], width=12),
+            cloudwatch.AlarmStatusWidget(
+                title="Alarms",
+                alarms=[self.failed_alarm, self.timed_out_alarm, self.undelivered_stop_alarm],
+                width=12,
+            ),
         )

@@ -2,17 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from enum import StrEnum
+
+import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-# SSE-KMS objects and the runs table need all four: read (Decrypt), write (GenerateDataKey, Encrypt), and the key's
-# metadata the SDKs ask for (DescribeKey).
-DATA_KEY_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+# What a principal needs to read and write through a service that encrypts with the key (S3 SSE-KMS, DynamoDB,
+# SNS): GenerateDataKey to write, Decrypt to read, DescribeKey for the key's metadata. No kms:Encrypt: these
+# services encrypt with data keys (envelope encryption) and never call Encrypt for the caller.
+DATA_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+# The SageMaker execution role is the exception: CreateTrainingJob API reference, OutputDataConfig.KmsKeyId: "the
+# SageMaker execution role must include permissions to call kms:Encrypt".
+TRAINING_OUTPUT_KEY_ACTIONS = [*DATA_KEY_ACTIONS, "kms:Encrypt"]
 
 
-def use_data_key(key: kms.IKey, *, sid: str | None = None) -> iam.PolicyStatement:
-    return iam.PolicyStatement(sid=sid, actions=DATA_KEY_ACTIONS, resources=[key.key_arn])
+class KeyUser(StrEnum):
+    """The AWS services through which novaft's principals use the data key (the ``kms:ViaService`` values)."""
+
+    S3 = "s3"
+    DYNAMODB = "dynamodb"
+    SNS = "sns"
+    SAGEMAKER = "sagemaker"
+
+
+def via_service(service: KeyUser) -> str:
+    """The ``kms:ViaService`` value of ``service`` in the stack's region, e.g. ``s3.us-east-1.amazonaws.com``."""
+    return f"{service}.{cdk.Aws.REGION}.amazonaws.com"
+
+
+def use_data_key(
+    key: kms.IKey,
+    *,
+    via: Sequence[KeyUser],
+    actions: Sequence[str] = DATA_KEY_ACTIONS,
+    sid: str | None = None,
+) -> iam.PolicyStatement:
+    """The key, only when one of ``via`` uses it on the principal's behalf (never a direct KMS call)."""
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=list(actions),
+        resources=[key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": [via_service(service) for service in via]}},
+    )
+
+
+def training_job_data_key(key: kms.IKey, *, sid: str | None = None) -> iam.PolicyStatement:
+    """The training role's use of the key: reading the dataset and writing the output through S3, and SageMaker
+    encrypting the job output with it (``OutputDataConfig.KmsKeyId``)."""
+    return use_data_key(key, via=(KeyUser.S3, KeyUser.SAGEMAKER), actions=TRAINING_OUTPUT_KEY_ACTIONS, sid=sid)
 
 
 def prefix_objects(bucket: s3.IBucket, prefix: str) -> str:

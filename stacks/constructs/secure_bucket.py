@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -38,7 +39,41 @@ def secure_bucket(
         removal_policy=removal_policy,
     )
     _pin_logical_id(bucket, construct_id)
+    if encryption_key:
+        for statement in deny_other_encryption(bucket, encryption_key):
+            bucket.add_to_resource_policy(statement)
     return bucket
+
+
+def deny_other_encryption(bucket: s3.IBucket, key: kms.IKey) -> list[iam.PolicyStatement]:
+    """Refuse writes that ask for any encryption but SSE-KMS with ``key`` (S3 user guide, "Requiring server-side
+    encryption with AWS KMS keys").
+
+    Both conditions require the header to be present (``Null: false``): a write without encryption headers gets the
+    bucket's default encryption, which is ``key``, so ``novaft submit`` and the functions send none; SageMaker sends
+    ``aws:kms`` with the key ARN given as the job's ``OutputDataConfig.KmsKeyId``.
+    """
+    objects = bucket.arn_for_objects("*")
+    return [
+        _deny_puts_whose_header_differs(
+            "DenyOtherEncryption", objects, header="s3:x-amz-server-side-encryption", expected="aws:kms"
+        ),
+        _deny_puts_whose_header_differs(
+            "DenyOtherKeys", objects, header="s3:x-amz-server-side-encryption-aws-kms-key-id", expected=key.key_arn
+        ),
+    ]
+
+
+def _deny_puts_whose_header_differs(sid: str, objects: str, *, header: str, expected: str) -> iam.PolicyStatement:
+    """Deny a PutObject that sends ``header`` with any value but ``expected`` (a write without it is not refused)."""
+    return iam.PolicyStatement(
+        sid=sid,
+        effect=iam.Effect.DENY,
+        principals=[iam.AnyPrincipal()],
+        actions=["s3:PutObject"],
+        resources=[objects],
+        conditions={"StringNotEquals": {header: expected}, "Null": {header: "false"}},
+    )
 
 
 def _pin_logical_id(bucket: s3.Bucket, logical_id: str) -> None:

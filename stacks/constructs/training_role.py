@@ -10,7 +10,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.constructs.policy_statements import list_prefix, on_prefix_objects, prefix_objects, use_data_key
+from stacks.constructs.policy_statements import (
+    list_prefix,
+    on_prefix_objects,
+    prefix_objects,
+    training_job_data_key,
+)
 from stacks.security import acknowledge, nag_resource_label
 
 # SageMaker writes training-job logs to this one group, in streams named "<job name>/algo-<n>-<epoch>".
@@ -28,7 +33,9 @@ class TrainingNetwork:
 
 
 class TrainingRole(Construct):
-    """Reads ``<incoming_prefix>*`` of the datasets bucket; reads and writes ``<runs_prefix>*`` of the artifacts one."""
+    """Reads and writes ``<runs_prefix>*`` of the artifacts bucket (the run's input snapshot, recipe and output);
+    reads the current objects of ``<incoming_prefix>*`` of the datasets bucket only for the media (images, videos)
+    that Converse records reference by their s3:// URI there (docs/security.md, "What a training job reads")."""
 
     def __init__(
         self,
@@ -44,6 +51,8 @@ class TrainingRole(Construct):
         image_repository: str,
         training_job_prefix: str,
         network: TrainingNetwork | None,
+        # Evaluation jobs (docs/evaluation.md) run under this role too, with the Nova evaluation image.
+        evaluation_image_repository: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -59,9 +68,11 @@ class TrainingRole(Construct):
         )
         incoming_objects = prefix_objects(datasets_bucket, incoming_prefix)
         run_objects = prefix_objects(artifacts_bucket, runs_prefix)
-        image_repository_arn = stack.format_arn(
-            service="ecr", account=image_account, resource="repository", resource_name=image_repository
-        )
+        image_repository_arns = [
+            stack.format_arn(service="ecr", account=image_account, resource="repository", resource_name=repository)
+            for repository in (image_repository, evaluation_image_repository)
+            if repository is not None
+        ]
         log_group = stack.format_arn(
             service="logs",
             resource="log-group",
@@ -70,9 +81,8 @@ class TrainingRole(Construct):
         )
         log_streams = f"{log_group}:log-stream:{training_job_prefix}*"
         statements = [
-            on_prefix_objects(
-                datasets_bucket, incoming_prefix, ["s3:GetObject", "s3:GetObjectVersion"], sid="ReadDatasets"
-            ),
+            # No GetObjectVersion: the job's channels read the run's snapshot; only media is read here, as it is now.
+            on_prefix_objects(datasets_bucket, incoming_prefix, ["s3:GetObject"], sid="ReadDatasetMedia"),
             list_prefix(datasets_bucket, incoming_prefix, sid="ListDatasets"),
             on_prefix_objects(
                 artifacts_bucket,
@@ -81,11 +91,11 @@ class TrainingRole(Construct):
                 sid="ReadRecipeWriteOutput",
             ),
             list_prefix(artifacts_bucket, runs_prefix, sid="ListRunArtifacts"),
-            use_data_key(key, sid="UseDataKey"),
+            training_job_data_key(key, sid="UseDataKey"),
             iam.PolicyStatement(
                 sid="PullNovaImages",
                 actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                resources=[image_repository_arn],
+                resources=image_repository_arns,
             ),
             iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
             iam.PolicyStatement(
@@ -118,7 +128,8 @@ class TrainingRole(Construct):
                 )
             ),
             f"AwsSolutions-IAM5[Resource::{nag_resource_label(self, incoming_objects)}]": (
-                f"Bounded to the {incoming_prefix} prefix of the datasets bucket, where users drop training data"
+                f"Bounded to the {incoming_prefix} prefix of the datasets bucket, where the media the records "
+                "reference lives (the training data itself is read from the run's snapshot)"
             ),
             f"AwsSolutions-IAM5[Resource::{nag_resource_label(self, run_objects)}]": (
                 f"Bounded to the {runs_prefix} prefix of the artifacts bucket: the rendered recipe and the job output"

@@ -9,18 +9,24 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from novaft.pipeline.facts import STOP_RULE_EXECUTION_STATUSES
 from stacks.constructs.log_group import retained_log_group
-from stacks.security import acknowledge, nag_resource_label
+from stacks.constructs.policy_statements import KeyUser, use_data_key
+from stacks.security import acknowledge, checkov_skip, nag_resource_label
 
 # A run starts on a .jsonl object under the incoming prefix (docs/architecture.md, "Trigger contract"). EventBridge
 # ORs the filters of one field, so prefix AND suffix is written as one wildcard; RegisterRun ignores the .jsonl files
 # that are not training files (validation.jsonl).
 TRAINING_FILE_SUFFIX = ".jsonl"
+# EventBridge retries a failed stop_run delivery for up to a day; what still fails waits in the dead-letter queue
+# (an alarm fires on the first message) for SQS's longest retention, so an operator can replay it.
+STOP_DEAD_LETTER_RETENTION = cdk.Duration.days(14)
 
 
 def upload_event_pattern(bucket_name: str, incoming_prefix: str) -> events.EventPattern:
@@ -63,9 +69,12 @@ class RunWorkflow(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = retained_log_group(
-            self, "Logs", retention_days=log_retention_days, removal_policy=removal_policy
-        )
+        self.log_group = retained_log_group(self, retention_days=log_retention_days, removal_policy=removal_policy)
+        # Execution data (inputs and outputs, so dataset paths and failure causes) is logged: encrypted with the
+        # data key, whose policy lets CloudWatch Logs use it for this stack's log groups (DataStack).
+        cfn_log_group = self.log_group.node.default_child
+        assert isinstance(cfn_log_group, logs.CfnLogGroup)
+        cfn_log_group.kms_key_id = key.key_arn
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -78,23 +87,81 @@ class RunWorkflow(Construct):
         )
         # Publishing to the KMS-encrypted topic needs the key (SNS server-side encryption).
         self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn])
+            use_data_key(key, via=(KeyUser.SNS,), actions=["kms:GenerateDataKey", "kms:Decrypt"])
         )
 
+        stack = cdk.Stack.of(self)
+        # Named, so the role below can trust exactly this rule: a reference to the rule's ARN would be circular
+        # (the rule's target names the role). Stage names are at most 16 characters: this stays within 64.
+        upload_rule_name = f"{stack.stack_name}-start-on-upload"
+        self.start_role = iam.Role(
+            self,
+            "StartRole",
+            description="novaft: lets the upload rule start the run workflow",
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com",
+                # Confused-deputy guard: only this rule of this account may assume the role.
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": cdk.Aws.ACCOUNT_ID,
+                        "aws:SourceArn": stack.format_arn(
+                            service="events", resource="rule", resource_name=upload_rule_name
+                        ),
+                    }
+                },
+            ),
+        )
         self.upload_rule = events.Rule(
             self,
             "StartOnUpload",
+            rule_name=upload_rule_name,
             description="Start a novaft run when a .jsonl lands under the incoming prefix",
             event_pattern=upload_event_pattern(datasets_bucket.bucket_name, incoming_prefix),
-            targets=[targets.SfnStateMachine(self.state_machine)],
+            targets=[targets.SfnStateMachine(self.state_machine, role=self.start_role)],
         )
+        # A stop that is never delivered lets a training job run (and bill) to its maximum runtime.
+        self.stop_dead_letter_queue = sqs.Queue(
+            self,
+            "StopDeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=STOP_DEAD_LETTER_RETENTION,
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.stop_dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the stop rule's target; an alarm fires on its first message",
+        )
+        checkov_skip(
+            self.stop_dead_letter_queue,
+            "CKV_AWS_27",
+            "Encrypted with SQS-managed keys (SqsManagedSseEnabled); the check only recognizes KmsMasterKeyId",
+        )
+        # EventBridge invokes stop_run asynchronously: the rule's dead-letter queue takes the events it could not
+        # deliver, the function's the ones stop_run failed on (after Lambda's two retries). Same queue, same alarm.
+        cfn_stop_run = stop_run.node.default_child
+        assert isinstance(cfn_stop_run, lambda_.CfnFunction)
+        cfn_stop_run.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
+            target_arn=self.stop_dead_letter_queue.queue_arn
+        )
+        stop_run.add_to_role_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.stop_dead_letter_queue.queue_arn])
+        )
+        for function in invoked_functions:
+            checkov_skip(
+                function,
+                "CKV_AWS_116",
+                "Invoked synchronously by the run workflow, which catches and records its failures; a dead-letter "
+                "queue only receives asynchronous invocations",
+            )
         # The construct id predates the FAILED status; it stays so the deployed rule is not replaced.
         self.ended_early_rule = events.Rule(
             self,
             "StopOnAbortOrTimeout",
             description="Stop the training job of a novaft run whose execution was aborted, timed out or failed",
             event_pattern=execution_ended_early_pattern(self.state_machine.state_machine_arn),
-            targets=[targets.LambdaFunction(stop_run, retry_attempts=4)],
+            targets=[targets.LambdaFunction(stop_run, retry_attempts=4, dead_letter_queue=self.stop_dead_letter_queue)],
         )
         self._acknowledge_generated_policy(invoked_functions, training_job_arn_pattern, training_job_prefix)
 

@@ -13,7 +13,15 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from novaft.pipeline.facts import STATUS_COMPLETED, STATUS_STOPPED, TERMINAL_TRAINING_STATUSES
+from novaft.pipeline.facts import (
+    STATE_DUPLICATE_DELIVERY,
+    STATUS_COMPLETED,
+    STATUS_STOPPED,
+    TERMINAL_TRAINING_STATUSES,
+)
+from stacks.constructs.workflow_deployment import DeploymentFunctions, DeploymentPolling, deployment_states
+from stacks.constructs.workflow_evaluation import EvaluationBounds, EvaluationFunctions, evaluation_states
+from stacks.constructs.workflow_gate import GateBounds, GateFunctions, QuotaThenAll, WorkflowGate
 
 # Non-terminal values of DescribeTrainingJob's TrainingJobStatus (botocore sagemaker model); the terminal ones are
 # facts.TERMINAL_TRAINING_STATUSES, sorted so the synthesized Choice never changes between runs.
@@ -43,6 +51,26 @@ class WorkflowFunctions:
     render_recipe: lambda_.IFunction
     start_training: lambda_.IFunction
     record_result: lambda_.IFunction
+
+
+@dataclass(frozen=True)
+class DeploymentProps:
+    functions: DeploymentFunctions
+    polling: DeploymentPolling
+
+
+@dataclass(frozen=True)
+class GateProps:
+    """Approval and the training-slot queue between RenderRecipe and StartTraining (constructs/workflow_gate.py)."""
+
+    functions: GateFunctions
+    bounds: GateBounds
+
+
+@dataclass(frozen=True)
+class EvaluationProps:
+    functions: EvaluationFunctions
+    bounds: EvaluationBounds
 
 
 @dataclass(frozen=True)
@@ -92,6 +120,9 @@ class WorkflowDefinition(Construct):
         training_job_arn_pattern: str,
         polling: PollingBounds,
         capacity_retry: CapacityRetry | None = None,
+        deployment: DeploymentProps | None = None,
+        gate: GateProps | None = None,
+        evaluation: EvaluationProps | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         capacity = capacity_retry or CapacityRetry()
@@ -127,7 +158,10 @@ class WorkflowDefinition(Construct):
             on_error=CatchTo(notify_unrecorded, "$.record_error"),
         )
         record_failure.next(notify_failure)
-        fail_run = CatchTo(record_failure, "$.failure")
+        # With the gate, every failure first gives back the run's training slot (ReleaseSlotOnFailure).
+        run_gate = self._gate(gate, record_failure)
+        failure_entry = run_gate.on_failure if run_gate else record_failure
+        fail_run = CatchTo(failure_entry, "$.failure")
 
         register = self._invoke(
             "RegisterRun",
@@ -152,7 +186,7 @@ class WorkflowDefinition(Construct):
             functions.start_training,
             {"run.$": "$.run", "request.$": "$.plan.request"},
             result_path="$.training",
-            on_error=fail_run,
+            on_error=run_gate.start_catchers((SAGEMAKER_CAPACITY,)) if run_gate else fail_run,
         )
         start.add_retry(
             errors=[SAGEMAKER_THROTTLED],
@@ -227,7 +261,7 @@ class WorkflowDefinition(Construct):
         # A failed stop still ends as TrainingTimedOut; the stop error stays visible in $.stop_error.
         CatchTo(timed_out, "$.stop_error").attach(stop_timed_out)
         stop_timed_out.next(timed_out)
-        timed_out.next(record_failure)
+        timed_out.next(failure_entry)
         unexpected_status = sfn.Pass(
             self,
             "UnexpectedTrainingStatus",
@@ -238,7 +272,7 @@ class WorkflowDefinition(Construct):
             },
             result_path="$.failure",
         )
-        unexpected_status.next(record_failure)
+        unexpected_status.next(failure_entry)
 
         record = self._invoke(
             "RecordResult",
@@ -250,7 +284,12 @@ class WorkflowDefinition(Construct):
         notify_result = self._publish("NotifyResult", topic, subject="$.record.subject", message="$.record.message")
         result_status = (
             sfn.Choice(self, "ResultStatus")
-            .when(sfn.Condition.string_equals("$.record.status", STATUS_COMPLETED), sfn.Succeed(self, "RunSucceeded"))
+            .when(
+                sfn.Condition.string_equals("$.record.status", STATUS_COMPLETED),
+                self._evaluate_first(
+                    topic, evaluation, training_job_arn_pattern, self._after_success(topic, deployment)
+                ),
+            )
             .when(
                 sfn.Condition.string_equals("$.record.status", STATUS_STOPPED),
                 sfn.Fail(self, "TrainingStopped", error="TrainingStopped", cause_path="$.record.message"),
@@ -269,7 +308,8 @@ class WorkflowDefinition(Construct):
                 sfn.Condition.or_(
                     *(sfn.Condition.string_equals("$.job.status", s) for s in sorted(TERMINAL_TRAINING_STATUSES))
                 ),
-                record,
+                # The job has ended: its slot is free before the result is recorded (and before anything after it).
+                run_gate.release_then("ReleaseSlot", record) if run_gate else record,
             )
             .when(
                 sfn.Condition.and_(
@@ -282,23 +322,94 @@ class WorkflowDefinition(Construct):
         )
         record.next(notify_result).next(result_status)
 
-        training = (
-            validate.next(render)
-            .next(start)
-            .next(init_polls)
-            .next(wait)
-            .next(describe)
-            .next(count_poll)
-            .next(training_status)
-        )
+        start.next(init_polls).next(wait).next(describe).next(count_poll).next(training_status)
+        if run_gate:
+            run_gate.connect(start)
+        training = validate.next(render).next(run_gate.entry if run_gate else start)
         route = (
             sfn.Choice(self, "RouteRun")
             .when(sfn.Condition.boolean_equals("$.run.ignored", True), sfn.Succeed(self, "NotATrainingFile"))
-            .when(sfn.Condition.boolean_equals("$.run.duplicate", True), sfn.Succeed(self, "DuplicateDelivery"))
+            .when(
+                sfn.Condition.boolean_equals("$.run.duplicate", True),
+                # The execution's output is $.run: the existing run's id and attempt and the execution that has it.
+                sfn.Succeed(self, STATE_DUPLICATE_DELIVERY, output_path="$.run"),
+            )
             .otherwise(training)
         )
         register.next(route)
         self.start: sfn.IChainable = register
+        if evaluation is not None:
+            self.start = self._route_start(topic, evaluation, training_job_arn_pattern, register)
+
+    def _gate(self, gate: GateProps | None, record_failure: sfn.IChainable) -> WorkflowGate | None:
+        if gate is None:
+            return None
+        return WorkflowGate(
+            self,
+            functions=gate.functions,
+            bounds=gate.bounds,
+            invoke=self._invoke,
+            catch_to=CatchTo,
+            record_failure=record_failure,
+        )
+
+    def _route_start(
+        self, topic: sns.ITopic, evaluation: EvaluationProps, job_arns: str, register: sfn.IChainable
+    ) -> sfn.IChainable:
+        """``novaft evaluate`` starts an execution with ``evaluate_later`` (the run, its validation, the tasks): it
+        runs only the evaluation fragment (state names prefixed ``Later``); an S3 event goes to RegisterRun."""
+        later = evaluation_states(
+            self,
+            functions=evaluation.functions,
+            bounds=evaluation.bounds,
+            training_job_arn_pattern=job_arns,
+            sdk_transient_errors=SAGEMAKER_SDK_TRANSIENT_ERRORS,
+            invoke=self._invoke,
+            publish=lambda name, *, subject, message: self._publish(name, topic, subject=subject, message=message),
+            catch_to=CatchTo,
+            done=sfn.Succeed(self, "EvaluatedLater"),
+            prefix="Later",
+            tasks_path="$.tasks",
+        )
+        unpack = sfn.Pass(self, "EvaluateLater", input_path="$.evaluate_later")
+        return (
+            sfn.Choice(self, "RouteStart")
+            .when(sfn.Condition.is_present("$.evaluate_later"), unpack.next(later))
+            .otherwise(register)
+        )
+
+    def _evaluate_first(
+        self, topic: sns.ITopic, evaluation: EvaluationProps | None, job_arns: str, then: sfn.IChainable
+    ) -> sfn.IChainable:
+        """The evaluation fragment (docs/evaluation.md) before ``then`` when the stack has its functions."""
+        if evaluation is None:
+            return then
+        return evaluation_states(
+            self,
+            functions=evaluation.functions,
+            bounds=evaluation.bounds,
+            training_job_arn_pattern=job_arns,
+            sdk_transient_errors=SAGEMAKER_SDK_TRANSIENT_ERRORS,
+            invoke=self._invoke,
+            publish=lambda name, *, subject, message: self._publish(name, topic, subject=subject, message=message),
+            catch_to=CatchTo,
+            done=then,
+        )
+
+    def _after_success(self, topic: sns.ITopic, deployment: DeploymentProps | None) -> sfn.IChainable:
+        """RunSucceeded, or first the deployment fragment (docs/deployment.md) when the stack has its functions."""
+        succeeded = sfn.Succeed(self, "RunSucceeded")
+        if deployment is None:
+            return succeeded
+        return deployment_states(
+            self,
+            functions=deployment.functions,
+            polling=deployment.polling,
+            invoke=self._invoke,
+            publish=lambda name, *, subject, message: self._publish(name, topic, subject=subject, message=message),
+            catch_to=CatchTo,
+            done=succeeded,
+        )
 
     def _invoke(
         self,
@@ -307,7 +418,7 @@ class WorkflowDefinition(Construct):
         payload: dict[str, str] | str,
         *,
         result_path: str,
-        on_error: CatchTo,
+        on_error: CatchTo | QuotaThenAll,
     ) -> tasks.LambdaInvoke:
         # A path payload becomes InputPath: with payload_response_only, CDK would write it as a string "Parameters",
         # which Step Functions rejects (Parameters must be an object).

@@ -48,6 +48,7 @@ class MotoPipeline:
     state_machine_arn: str
     topic_arn: str
     outputs: dict[str, str]
+    register_count: int = 0
 
     def create_stack(self, name: str, **extra_outputs: str) -> None:
         """A pipeline stack with these outputs (plus the standard ones) pointing at the same resources."""
@@ -80,6 +81,43 @@ class MotoPipeline:
             ExpressionAttributeValues={":s": status},
         )
 
+    def register(self, key: str, *, default_job: dict[str, Any] | None = None) -> None:
+        """What the deployed trigger does for an upload of ``key``: RegisterRun for its current version."""
+        from novaft.aws.runs_table import RunsTable
+        from novaft.aws.s3_objects import S3Objects
+        from novaft.pipeline.contracts import RegisterRunInput
+        from novaft.pipeline.settings import Settings
+        from novaft.pipeline.steps.register import register_run
+
+        head = client("s3").head_object(Bucket=DATASETS_BUCKET, Key=key)
+        event = {
+            "detail-type": facts.S3_OBJECT_CREATED,
+            "source": "aws.s3",
+            "detail": {
+                "bucket": {"name": DATASETS_BUCKET},
+                "object": {"key": key, "version-id": head["VersionId"], "etag": head["ETag"].strip('"')},
+            },
+        }
+        self.register_count += 1
+        register_run(
+            RegisterRunInput.model_validate(
+                {"event": event, "execution_arn": self.start_execution(f"upload-{self.register_count}")}
+            ),
+            settings=Settings(
+                stage=facts.DEFAULT_STAGE,
+                datasets_bucket=DATASETS_BUCKET,
+                artifacts_bucket=ARTIFACTS_BUCKET,
+                runs_table=RUNS_TABLE,
+                incoming_prefix=INCOMING_PREFIX,
+                runs_prefix=RUNS_PREFIX,
+                default_job=default_job,
+                region=REGION,
+            ),
+            objects=S3Objects(client("s3")),
+            runs=RunsTable(self.table),
+            now="2026-11-25T12:00:00Z",
+        )
+
     def start_execution(self, name: str) -> str:
         sfn = client("stepfunctions")
         return str(sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input="{}")["executionArn"])
@@ -108,6 +146,8 @@ def _create_pipeline() -> MotoPipeline:
     s3 = client("s3")
     for bucket in (DATASETS_BUCKET, ARTIFACTS_BUCKET):
         s3.create_bucket(Bucket=bucket)
+    # As deployed: every upload to the datasets bucket is a new version.
+    s3.put_bucket_versioning(Bucket=DATASETS_BUCKET, VersioningConfiguration={"Status": "Enabled"})
     topic_arn = client("sns").create_topic(Name="novaft-test")["TopicArn"]
     state_machine_arn = client("stepfunctions").create_state_machine(
         name="novaft-test",

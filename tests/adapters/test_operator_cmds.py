@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -68,10 +69,12 @@ def _training_run(pipeline: MotoPipeline, run_id: str = "exp-abc") -> str:
 
 def test_runs_lists_recent_runs_as_a_table(moto_pipeline: MotoPipeline, capsys: pytest.CaptureFixture[str]) -> None:
     moto_pipeline.put_run(run_id="a-1", status=facts.STATUS_COMPLETED, created_at="2026-11-25T08:00:00+00:00")
-    moto_pipeline.put_run(run_id="b-2", status=facts.STATUS_TRAINING, created_at="2026-11-25T09:00:00+00:00")
+    moto_pipeline.put_run(run_id="b-2", status=facts.STATUS_TRAINING, created_at="2026-11-25T09:00:00+00:00", attempt=2)
     assert main(["runs", "--limit", "5"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("RUN ") and [line.split()[1] for line in lines[1:]] == ["b-2", "a-1"]
+    assert lines[0].startswith("RUN  ATTEMPT  RUN ID ")
+    # Records from before attempts were counted show "-".
+    assert [line.split()[1:3] for line in lines[1:]] == [["2", "b-2"], ["-", "a-1"]]
 
 
 def test_status_shows_workflow_training_and_elapsed(
@@ -122,35 +125,52 @@ def test_status_wait_timeout_is_exit_2_with_a_hint(
     assert "keeps running, follow it with `novaft status exp-abc --wait`" in capsys.readouterr().err
 
 
-def test_cancel_stops_job_then_execution_and_shows_the_recorded_stop(
+@pytest.mark.parametrize(
+    ("stop_recorded", "args", "shown"),
+    [
+        pytest.param(
+            True,
+            ["cancel", "exp"],
+            [
+                "stopping training job novaft-exp-abc",
+                "stopping execution exp-abc",
+                "status      Stopped",
+                "workflow    ABORTED",
+                "training    Stopped / Stopped",
+            ],
+            id="shows-the-recorded-stop",
+        ),
+        pytest.param(
+            False,
+            ["cancel", "exp-abc", "--timeout", "4"],
+            [
+                "note: the pipeline recording the stop did not happen within 4 s",
+                "status      Training",
+                "workflow    ABORTED",
+            ],
+            id="shows-the-state-even-when-the-stop-is-not-recorded-in-time",
+        ),
+    ],
+)
+def test_cancel_stops_job_then_execution(
     moto_pipeline: MotoPipeline,
     stoppable_jobs: list[str],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    stop_recorded: bool,
+    args: list[str],
+    shown: list[str],
 ) -> None:
     _training_run(moto_pipeline)
-    # The pipeline's stop_run function records the stop a moment later.
-    _on_sleep(monkeypatch, lambda: moto_pipeline.set_status("exp-abc", facts.STATUS_STOPPED))
-    assert main(["cancel", "exp"]) == 0
+
+    def record_stop() -> None:  # what the pipeline's stop_run function does a moment later
+        moto_pipeline.set_status("exp-abc", facts.STATUS_STOPPED)
+
+    _on_sleep(monkeypatch, *([record_stop] if stop_recorded else []))
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert stoppable_jobs == ["novaft-exp-abc"]
-    assert "stopping training job novaft-exp-abc" in out and "stopping execution exp-abc" in out
-    assert "status      Stopped" in out and "workflow    ABORTED" in out
-    assert "training    Stopped / Stopped" in out
-
-
-def test_cancel_shows_the_state_even_when_the_stop_is_not_recorded_in_time(
-    moto_pipeline: MotoPipeline,
-    stoppable_jobs: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    _training_run(moto_pipeline)
-    _on_sleep(monkeypatch)
-    assert main(["cancel", "exp-abc", "--timeout", "4"]) == 0
-    out = capsys.readouterr().out
-    assert "note: the pipeline recording the stop did not happen within 4 s" in out
-    assert "status      Training" in out and "workflow    ABORTED" in out
+    assert [text for text in shown if text not in out] == []
 
 
 def test_cancel_still_stops_the_execution_when_the_job_refuses_to_stop(
@@ -237,19 +257,29 @@ def _write_jsonl(path: Path, records: list[object]) -> Path:
     return path
 
 
+def _registers(monkeypatch: pytest.MonkeyPatch, pipeline: MotoPipeline, key: str, **kw: Any) -> list[float]:
+    """The trigger fires while the CLI waits: RegisterRun runs for the upload of ``key``."""
+    return _on_sleep(monkeypatch, lambda: pipeline.register(key, **kw))
+
+
 def test_submit_validates_then_uploads_train_last(
-    moto_pipeline: MotoPipeline, tmp_path: Path, upload_order: list[str], capsys: pytest.CaptureFixture[str]
+    moto_pipeline: MotoPipeline,
+    tmp_path: Path,
+    upload_order: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = _write_jsonl(tmp_path / "My Data.jsonl", [RECORD] * 8)
     validation = _write_jsonl(tmp_path / "v.jsonl", [RECORD])
     job = tmp_path / "job.yaml"
     job.write_text(JOB_YAML)
+    _registers(monkeypatch, moto_pipeline, "incoming/my-data/train.jsonl")
     assert main(["submit", str(data), "--validation", str(validation), "--job", str(job)]) == 0
     out = capsys.readouterr().out
     files = (facts.VALIDATION_FILE, facts.JOB_FILE, facts.TRAIN_FILE)
     assert upload_order == [f"{facts.DEFAULT_INCOMING_PREFIX}my-data/{name}" for name in files]
     assert "VALID for model lite, method sft" in out
-    assert "submitted run my-data" in out and "novaft status my-data --wait" in out
+    assert "submitted run my-data: attempt 1, run id my-data-" in out and "novaft status my-data-" in out
     body = client("s3").get_object(Bucket=DATASETS_BUCKET, Key=upload_order[-1])["Body"]
     assert body.read() == data.read_bytes()
 
@@ -281,21 +311,30 @@ def test_submit_uploads_nothing_when_the_local_check_fails(
 
 
 def test_submit_without_job_or_stack_default_skips_the_local_check(
-    moto_pipeline: MotoPipeline, tmp_path: Path, upload_order: list[str], capsys: pytest.CaptureFixture[str]
+    moto_pipeline: MotoPipeline,
+    tmp_path: Path,
+    upload_order: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = _write_jsonl(tmp_path / "d.jsonl", [RECORD])
+    _registers(monkeypatch, moto_pipeline, "incoming/exp-1/train.jsonl")
     assert main(["submit", str(data), "--run", "exp-1"]) == 0
     assert "skipped the local check" in capsys.readouterr().out
     assert upload_order == ["incoming/exp-1/train.jsonl"]
 
 
 def test_submit_checks_against_the_stacks_default_job(
-    moto_pipeline: MotoPipeline, tmp_path: Path, upload_order: list[str], capsys: pytest.CaptureFixture[str]
+    moto_pipeline: MotoPipeline,
+    tmp_path: Path,
+    upload_order: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    moto_pipeline.create_stack(
-        "WithDefault", DefaultJob=json.dumps({"model": "micro", "method": "sft", "peft": "lora"})
-    )
+    default_job = {"model": "micro", "method": "sft", "peft": "lora"}
+    moto_pipeline.create_stack("WithDefault", DefaultJob=json.dumps(default_job))
     data = _write_jsonl(tmp_path / "d.jsonl", [RECORD] * 8)
+    _registers(monkeypatch, moto_pipeline, "incoming/d/train.jsonl", default_job=default_job)
     assert main(["submit", str(data), "--stack", "WithDefault"]) == 0
     out = capsys.readouterr().out
     assert "VALID for model micro, method sft" in out and "--stack WithDefault" in out
@@ -317,16 +356,44 @@ def test_submit_wait_follows_the_new_run_to_the_end(
     moto_pipeline.put_run(
         run_id="d-old", run_name="d", status=facts.STATUS_COMPLETED, created_at="2026-11-24T00:00:00+00:00"
     )
+
+    def new_run() -> dict[str, Any]:
+        return next(item for item in moto_pipeline.table.scan()["Items"] if item.get("attempt") == 1)
+
+    def invalid() -> None:
+        moto_pipeline.set_status(new_run()["run_id"], facts.STATUS_DATASET_INVALID)
+        client("stepfunctions").stop_execution(executionArn=new_run()["execution_arn"])
+
     _on_sleep(
         monkeypatch,
         lambda: None,  # the trigger has not fired yet
-        lambda: moto_pipeline.put_run(run_id="d-new", run_name="d", status=facts.STATUS_VALIDATING),
-        lambda: moto_pipeline.put_run(run_id="d-new", run_name="d", status=facts.STATUS_DATASET_INVALID),
+        lambda: moto_pipeline.register("incoming/d/train.jsonl"),
+        lambda: moto_pipeline.set_status(new_run()["run_id"], facts.STATUS_VALIDATING),
+        invalid,
     )
     data = _write_jsonl(tmp_path / "d.jsonl", [RECORD])
     assert main(["submit", str(data), "--wait", "--interval", "1"]) == 1
     out = capsys.readouterr().out
-    assert "run id d-new" in out and "status      DatasetInvalid" in out
+    assert f"run id {new_run()['run_id']}" in out and "status      DatasetInvalid" in out
+
+
+def test_submit_of_files_a_run_already_has_is_a_duplicate(
+    moto_pipeline: MotoPipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _write_jsonl(tmp_path / "d.jsonl", [RECORD])
+    _on_sleep(
+        monkeypatch,
+        lambda: moto_pipeline.register("incoming/d/train.jsonl"),
+        lambda: moto_pipeline.register("incoming/d/train.jsonl"),
+    )
+    assert main(["submit", str(data)]) == facts.ExitCode.OK
+    first = capsys.readouterr().out
+    assert main(["submit", str(data)]) == facts.ExitCode.DUPLICATE
+    out = capsys.readouterr().out
+    run_id = first.split("run id ", 1)[1].split()[0]
+    assert "submitted" not in out
+    assert f"duplicate: run d already has exactly these files (attempt 1, run id {run_id}" in out
+    assert len(moto_pipeline.table.scan()["Items"]) == 2  # the run and the attempt counter
 
 
 @pytest.mark.parametrize(

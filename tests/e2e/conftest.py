@@ -6,7 +6,7 @@ import json
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
+from novaft.cli import main
 from novaft.local import watch
-from novaft.local.assembly import synthesize_local
+from novaft.local.assembly import LOCAL_STAGE, synthesize_local_timed
 from novaft.local.deploy import deploy_assembly
 from novaft.local.server import LocalAws, local_aws
 from novaft.local.training import TrainingSimulator
@@ -24,6 +25,28 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = REPO_ROOT / "samples"
 SIMULATED_TRAINING_SECONDS = 1.5
 WAIT_STATE_SECONDS = 0.3
+# The local stage deploys as Novaft-local-Pipeline (docs/architecture.md, local emulated run).
+STAGE = ["--stage", LOCAL_STAGE]
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def novaft(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``novaft ARGS...`` in-process and capture what it printed."""
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
 
 
 @dataclass
@@ -76,9 +99,7 @@ class DeployedPipeline:
 @pytest.fixture(scope="session")
 def local_assembly() -> tuple[Path, float]:
     """The real app synthesized once per test session, and how long that took."""
-    started = time.monotonic()
-    assembly = synthesize_local(Path(tempfile.mkdtemp(prefix="novaft-e2e-cdk-out-")))
-    return assembly, time.monotonic() - started
+    return synthesize_local_timed(Path(tempfile.mkdtemp(prefix="novaft-e2e-cdk-out-")))
 
 
 def _reset_emulated_account(endpoint_url: str) -> None:
@@ -95,8 +116,7 @@ def _reset_emulated_account(endpoint_url: str) -> None:
 def pipeline(local_assembly: tuple[Path, float]) -> Iterator[DeployedPipeline]:
     assembly, synth_seconds = local_assembly
     timings: dict[str, float] = {"synth": synth_seconds}
-    simulator = TrainingSimulator(max_wait_state_seconds=WAIT_STATE_SECONDS)
-    simulator.default = simulator.default.__class__(duration_seconds=SIMULATED_TRAINING_SECONDS)
+    simulator = TrainingSimulator.for_local_runs(SIMULATED_TRAINING_SECONDS, WAIT_STATE_SECONDS)
     started = time.monotonic()
     with local_aws(simulator=simulator) as aws:
         timings["server"] = time.monotonic() - started

@@ -9,45 +9,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 import pytest
 
-from novaft.cli import main
-from novaft.local.assembly import LOCAL_STAGE
 from novaft.local.training import TrainingOutcome
 from novaft.pipeline import facts
-from tests.e2e.conftest import SAMPLES, DeployedPipeline
+from tests.e2e.conftest import SAMPLES, STAGE, CliResult, DeployedPipeline
 
 pytestmark = pytest.mark.e2e
 
-# The local stage deploys as Novaft-local-Pipeline (docs/architecture.md, local emulated run).
-STAGE = ["--stage", LOCAL_STAGE]
 FAST_WAIT = ["--interval", "0.2"]
 SFT_VALID = SAMPLES / "sft-valid.jsonl"
 SFT_BROKEN = SAMPLES / "sft-broken.jsonl"
-
-
-@dataclass(frozen=True)
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def novaft(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
-    """Run ``novaft ARGS...`` in-process and capture what it printed."""
-
-    def run(*args: str) -> CliResult:
-        capsys.readouterr()
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return run
 
 
 def _field(status_text: str, label: str) -> str:
@@ -104,9 +79,9 @@ def test_submit_and_wait_then_status_runs_and_report(
     runs = novaft("runs", *STAGE)
     assert runs.code == 0, runs.err
     header, *rows = runs.out.splitlines()
-    assert header.split()[:3] == ["RUN", "RUN", "ID"]
+    assert header.split()[:4] == ["RUN", "ATTEMPT", "RUN", "ID"]
     happy = [row.split() for row in rows if row.startswith("cli-happy ")]
-    assert len(happy) == 1 and happy[0][2] == "Completed"
+    assert len(happy) == 1 and happy[0][1] == "1" and happy[0][3] == "Completed"
 
     report = novaft("report", "cli-happy", *STAGE)
     assert report.code == 0, report.err

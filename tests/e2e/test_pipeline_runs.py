@@ -10,6 +10,8 @@ import boto3
 import pytest
 
 from novaft.local.training import TrainingOutcome
+from novaft.pipeline.facts import STATUS_POLICY_VIOLATION
+from novaft.policy import PolicyViolation
 from tests.e2e.conftest import SAMPLES, DeployedPipeline
 
 pytestmark = pytest.mark.e2e
@@ -44,14 +46,16 @@ def test_a_key_with_a_space_and_a_plus_is_read_back_exactly(pipeline: DeployedPi
 
     run = _succeeded_run(pipeline, "incoming/my run+1.jsonl")
 
-    assert run["dataset"]["train_key"] == "incoming/my run+1.jsonl"
+    assert run["dataset"]["train"]["key"] == "incoming/my run+1.jsonl"
     assert run["status"] == "Completed"
 
 
 def test_happy_dpo_on_lite_with_validation_set_and_job_yaml(pipeline: DeployedPipeline) -> None:
     pipeline.drop("incoming/happy-dpo/validation.jsonl", DPO)
+    # One hour: 4 x ml.p5.48xlarge for the default 24 h would pass the dev policy's max_run_usd (docs/policy.md).
     pipeline.drop(
-        "incoming/happy-dpo/job.yaml", b"model: lite\nmethod: dpo\npeft: lora\nhyperparameters:\n  dpo_beta: 0.1\n"
+        "incoming/happy-dpo/job.yaml",
+        b"model: lite\nmethod: dpo\npeft: lora\nmax_runtime_seconds: 3600\nhyperparameters:\n  dpo_beta: 0.1\n",
     )
     pipeline.drop("incoming/happy-dpo/train.jsonl", DPO)
 
@@ -139,6 +143,67 @@ def test_the_same_s3_event_twice_makes_one_run_and_one_job(pipeline: DeployedPip
     assert len(pipeline.training_jobs_containing("delivered-twice")) == 1
 
 
+def test_identical_bytes_uploaded_three_times_make_one_run_and_one_job(pipeline: DeployedPipeline) -> None:
+    # A retried `aws s3 cp`: every PUT is a new version of the same bytes, and a new event.
+    for _ in range(3):
+        pipeline.drop("incoming/uploaded-thrice.jsonl", SFT)
+
+    executions = pipeline.executions("incoming/uploaded-thrice.jsonl", count=3)
+    outcomes = [pipeline.finished(arn, timeout_seconds=60) for arn in executions]
+
+    assert [outcome["status"] for outcome in outcomes] == ["SUCCEEDED"] * 3
+    (run,) = pipeline.runs_named("uploaded-thrice")
+    assert run["status"] == "Completed" and run["attempt"] == 1
+    assert pipeline.training_jobs_containing("uploaded-thrice") == [run["training_job_name"]]
+    # Executions of near-simultaneous uploads may register in any order: exactly one registers the run, and the
+    # other two end as duplicates naming it.
+    routed = [json.loads(outcome["output"]) for outcome in outcomes]
+    duplicates = [output for output in routed if output.get("duplicate")]
+    assert len(duplicates) == 2
+    assert all(d["run_id"] == run["run_id"] for d in duplicates)
+    assert all(d["existing_execution_arn"] == run["execution_arn"] for d in duplicates)
+    assert run["execution_arn"] in executions
+    versions = {json.loads(outcome["input"])["detail"]["object"]["version-id"] for outcome in outcomes}
+    assert len(versions) == 3 and "null" not in versions  # the emulator versions the bucket as S3 does
+
+
+def test_changed_bytes_under_the_same_name_are_attempt_two(pipeline: DeployedPipeline) -> None:
+    pipeline.drop("incoming/retrained.jsonl", SFT)
+    (first,) = pipeline.executions("incoming/retrained.jsonl")
+    assert pipeline.finished(first, timeout_seconds=60)["status"] == "SUCCEEDED"
+    pipeline.drop("incoming/retrained.jsonl", SFT + SFT.splitlines(keepends=True)[0])
+
+    second = pipeline.executions("incoming/retrained.jsonl", count=2)[1]
+    assert pipeline.finished(second, timeout_seconds=60)["status"] == "SUCCEEDED"
+
+    attempts = {run["attempt"]: run for run in pipeline.runs_named("retrained")}
+    assert sorted(attempts) == [1, 2]
+    assert attempts[1]["execution_arn"] == first and attempts[2]["execution_arn"] == second
+    assert attempts[1]["status"] == attempts[2]["status"] == "Completed"
+    assert len(pipeline.training_jobs_containing("retrained")) == 2
+
+
+def test_data_overwritten_after_validation_does_not_reach_the_job(pipeline: DeployedPipeline) -> None:
+    pipeline.drop("incoming/swapped-after/train.jsonl", SFT)
+    (execution,) = pipeline.executions("incoming/swapped-after/train.jsonl")
+
+    def validated() -> bool:
+        return any("inputs" in run for run in pipeline.runs_named("swapped-after"))
+
+    _wait_until(validated, "the run's validated inputs to be snapshotted")
+    # Whoever can write incoming/ swaps the data once it passed validation.
+    pipeline.drop("incoming/swapped-after/train.jsonl", BROKEN)
+
+    assert pipeline.finished(execution, timeout_seconds=60)["status"] == "SUCCEEDED"
+    run = pipeline.run_for(execution)
+    job = boto3.client("sagemaker").describe_training_job(TrainingJobName=run["training_job_name"])
+    (train,) = [channel for channel in job["InputDataConfig"] if channel["ChannelName"] == "train"]
+    bucket, _, key = train["DataSource"]["S3DataSource"]["S3Uri"].removeprefix("s3://").partition("/")
+    assert bucket == pipeline.outputs["ArtifactsBucketName"] and key.startswith(f"runs/{run['run_id']}/input/")
+    assert boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == SFT
+    assert len(pipeline.runs_named("swapped-after")) == 2  # the swapped file is new content: its own attempt
+
+
 def test_job_yaml_with_a_bad_override_fails_clearly_without_a_job(pipeline: DeployedPipeline) -> None:
     pipeline.drop(
         "incoming/bad-override/job.yaml",
@@ -152,6 +217,21 @@ def test_job_yaml_with_a_bad_override_fails_clearly_without_a_job(pipeline: Depl
     assert (description["status"], description.get("error")) == ("FAILED", "JobSpecInvalid")
     assert "job.yaml" in description.get("cause", "")
     assert pipeline.training_jobs_containing("bad-override") == []
+
+
+def test_a_job_yaml_over_the_stage_policy_is_refused_recorded_and_never_trains(pipeline: DeployedPipeline) -> None:
+    pipeline.drop("incoming/over-policy/job.yaml", b"model: micro\nmethod: sft\npeft: lora\ninstance_count: 8\n")
+    pipeline.drop("incoming/over-policy/train.jsonl", SFT)
+
+    (execution,) = pipeline.executions("incoming/over-policy/train.jsonl")
+    description = pipeline.finished(execution)
+
+    assert (description["status"], description.get("error")) == ("FAILED", PolicyViolation.workflow_error)
+    assert "max_instance_count" in description.get("cause", "")
+    run = pipeline.run_for(execution)
+    assert run["status"] == STATUS_POLICY_VIOLATION
+    assert "max_instance_count" in {finding["rule"] for finding in run["policy_findings"]}
+    assert pipeline.training_jobs_containing("over-policy") == []
 
 
 def test_five_datasets_at_once_make_five_recorded_runs(pipeline: DeployedPipeline) -> None:

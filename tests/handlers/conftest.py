@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import boto3
 import pytest
@@ -14,6 +15,7 @@ from moto import mock_aws
 
 from lambdas.handlers import runtime
 from novaft.aws.clients import reset_clients
+from novaft.local.lambda_runner import LocalLambdaContext
 from tests.runs_table_schema import create_runs_table
 
 EVENTS_DIR = Path(__file__).parent / "events"
@@ -25,18 +27,17 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/novaft-dev-training"
 DEFAULT_JOB = {"model": "micro", "method": "sft", "peft": "lora"}
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "novaft-test"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:novaft-test"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    log_group_name: str = "/aws/lambda/novaft-test"
-    log_stream_name: str = "stream"
+# The context the local emulator hands its functions serves the in-process handler tests too.
+FakeLambdaContext = LocalLambdaContext
 
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+
+def fake_lambda_context(function_name: str = "novaft-test") -> FakeLambdaContext:
+    return FakeLambdaContext(
+        function_name=function_name,
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{function_name}",
+        memory_limit_in_mb=512,
+        timeout_seconds=300,
+    )
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def load_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext()
+    return fake_lambda_context()
 
 
 @dataclass
@@ -65,6 +66,25 @@ class Aws:
 
     def put_item(self, item: dict[str, Any]) -> None:
         boto3.resource("dynamodb", region_name=REGION).Table(RUNS_TABLE).put_item(Item=item)
+
+    def upload(self, key: str, body: bytes) -> str:
+        """Put a new version of ``key`` in the datasets bucket; its version id."""
+        return str(self.s3.put_object(Bucket=DATASETS_BUCKET, Key=key, Body=body)["VersionId"])
+
+    def uploaded_event(self, fixture: str, key: str, body: bytes) -> dict[str, Any]:
+        """``fixture``'s RegisterRun payload for a new version of ``key`` holding ``body``, as S3 would send it."""
+        event = load_event(fixture)
+        version_id = self.upload(key, body)
+        head = self.s3.head_object(Bucket=DATASETS_BUCKET, Key=key, VersionId=version_id)
+        event["event"]["detail"]["object"].update(
+            {
+                "key": quote_plus(key, safe="/"),
+                "version-id": version_id,
+                "etag": head["ETag"].strip('"'),
+                "size": len(body),
+            }
+        )
+        return event
 
     def read_json(self, bucket: str, key: str) -> Any:
         return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -127,6 +147,8 @@ def aws(mocked_aws: Any, clients: dict[str, Any]) -> Aws:
     s3 = clients["s3"]
     for bucket in (DATASETS_BUCKET, ARTIFACTS_BUCKET):
         s3.create_bucket(Bucket=bucket)
+    # As deployed (stacks/data_stack.py): every upload to the datasets bucket is a new version.
+    s3.put_bucket_versioning(Bucket=DATASETS_BUCKET, VersioningConfiguration={"Status": "Enabled"})
     create_runs_table(clients["dynamodb"], RUNS_TABLE)
     sns, sqs = clients["sns"], clients["sqs"]
     topic_arn = sns.create_topic(Name="novaft-dev-runs")["TopicArn"]

@@ -21,10 +21,10 @@ from novaft.pipeline.facts import (
 from tests.handlers.conftest import ARTIFACTS_BUCKET, Aws, FakeLambdaContext, load_event
 from tests.handlers.sagemaker_control import billable_seconds, set_job_status
 
-RUN_ID = "demo-cf6723e4f5d0"
-JOB = "novaft-demo-cf6723e4f5d0"
+RUN_ID = "demo-dbad16161acb"
+JOB = "novaft-demo-dbad16161acb"
 PREFIX = f"runs/{RUN_ID}/"
-ESCROW = "s3://customer-escrow-123456789012-smtj-abc123/novaft-demo-cf6723e4f5d0/stepID"
+ESCROW = "s3://customer-escrow-123456789012-smtj-abc123/novaft-demo-dbad16161acb/stepID"
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:NovaftDevWorkflow:run-0001"
 
 

@@ -8,18 +8,18 @@ from botocore.validate import validate_parameters
 from lambdas.handlers import render_recipe
 from novaft.pipeline.errors import JobSpecInvalid
 from novaft.pipeline.facts import PLAN_FILE, RECORD_TYPE_RUN, STATUS_VALIDATING
-from tests.handlers.conftest import ARTIFACTS_BUCKET, DATASETS_BUCKET, ROLE_ARN, Aws, FakeLambdaContext, load_event
+from tests.handlers.conftest import ARTIFACTS_BUCKET, ROLE_ARN, Aws, FakeLambdaContext, load_event
 
-PREFIX = "runs/demo-cf6723e4f5d0/"
+PREFIX = "runs/demo-dbad16161acb/"
 
 
 def _given(aws: Aws, *, job_yaml: str | None = None, validation: bool = False) -> dict:
     event = load_event("render_recipe.json")
     if job_yaml is not None:
-        event["run"]["dataset"]["job_key"] = "incoming/demo/job.yaml"
-        aws.s3.put_object(Bucket=DATASETS_BUCKET, Key="incoming/demo/job.yaml", Body=job_yaml.encode())
+        # ValidateDataset parsed the run's job.yaml and carries the spec; RenderRecipe never reads job.yaml.
+        event["validation"]["job_spec"] = yaml.safe_load(job_yaml)
     if validation:
-        event["run"]["dataset"]["validation_key"] = "incoming/demo/validation.jsonl"
+        event["validation"]["inputs"]["validation_s3_uri"] = f"s3://{ARTIFACTS_BUCKET}/{PREFIX}input/validation.jsonl"
     aws.put_item(
         {
             "run_id": event["run"]["run_id"],
@@ -68,8 +68,14 @@ def test_render_recipe_writes_recipe_plan_and_a_valid_request(
     assert request["RoleArn"] == ROLE_ARN
     assert request["ResourceConfig"]["InstanceType"] == instance_type
     assert [channel["ChannelName"] for channel in request["InputDataConfig"]] == channels
+    # The training channels read the run's snapshot, never incoming/.
+    uris = {
+        channel["ChannelName"]: channel["DataSource"]["S3DataSource"]["S3Uri"] for channel in request["InputDataConfig"]
+    }
+    assert uris["train"] == event["validation"]["inputs"]["train_s3_uri"]
+    assert all(uri.startswith(f"s3://{ARTIFACTS_BUCKET}/{PREFIX}") for uri in uris.values())
     assert request["OutputDataConfig"]["S3OutputPath"] == f"s3://{ARTIFACTS_BUCKET}/{PREFIX}output/"
-    assert {"Key": "novaft:run-id", "Value": "demo-cf6723e4f5d0"} in request["Tags"]
+    assert {"Key": "novaft:run-id", "Value": "demo-dbad16161acb"} in request["Tags"]
     assert {"Key": "novaft:stage", "Value": "dev"} in request["Tags"]
     recipe = yaml.safe_load(
         aws.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key=f"{PREFIX}recipe/recipe.yaml")["Body"].read()

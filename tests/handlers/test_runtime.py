@@ -10,7 +10,7 @@ import pytest
 
 from lambdas.handlers.runtime import count, instrumented
 from novaft.pipeline.facts import METRIC_DATASETS_INVALID, METRIC_RUNS_STARTED, METRICS_NAMESPACE
-from tests.handlers.conftest import FakeLambdaContext
+from tests.handlers.conftest import fake_lambda_context
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +32,7 @@ def test_a_handler_that_counts_nothing_publishes_nothing_and_warns_nothing(capsy
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert handler({"n": 1}, FakeLambdaContext()) == {"seen": 1}
+        assert handler({"n": 1}, fake_lambda_context()) == {"seen": 1}
     assert [str(warning.message) for warning in caught] == []
     assert _emf_documents(capsys.readouterr().out) == []
 
@@ -43,8 +43,8 @@ def test_counted_metrics_are_published_once_per_invocation(capsys: pytest.Captur
         count(METRIC_RUNS_STARTED)
         return {}
 
-    handler({}, FakeLambdaContext())
-    handler({}, FakeLambdaContext())
+    handler({}, fake_lambda_context())
+    handler({}, fake_lambda_context())
     documents = _emf_documents(capsys.readouterr().out)
     assert [document[METRIC_RUNS_STARTED] for document in documents] == [[1.0], [1.0]]
     [directive] = documents[0]["_aws"]["CloudWatchMetrics"]
@@ -58,7 +58,7 @@ def test_metrics_counted_before_an_error_are_still_published(capsys: pytest.Capt
         raise ValueError("invalid data")
 
     with pytest.raises(ValueError, match="invalid data"):
-        handler({}, FakeLambdaContext())
+        handler({}, fake_lambda_context())
     [document] = _emf_documents(capsys.readouterr().out)
     assert document[METRIC_DATASETS_INVALID] == [1.0]
 
@@ -71,6 +71,6 @@ def test_logs_carry_the_lambda_context(caplog: pytest.LogCaptureFixture) -> None
         logger.info("inside")
         return {}
 
-    handler({}, FakeLambdaContext(function_name="novaft-dev-register"))
+    handler({}, fake_lambda_context("novaft-dev-register"))
     [record] = [record for record in caplog.records if record.getMessage() == "inside"]
     assert json.loads(logger.registered_formatter.format(record))["function_name"] == "novaft-dev-register"

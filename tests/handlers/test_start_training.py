@@ -67,7 +67,7 @@ def test_start_training_name_taken_by_another_run_is_a_conflict(aws: Aws, lambda
 
     with (
         _fail_create_once_with(aws, _client_error("ResourceInUse", "already exists")),
-        pytest.raises(TrainingJobConflict, match="does not belong to run demo-cf6723e4f5d0"),
+        pytest.raises(TrainingJobConflict, match="does not belong to run demo-dbad16161acb"),
     ):
         start_training.lambda_handler(event, lambda_context)
 

@@ -8,8 +8,8 @@ from novaft.pipeline.facts import RECORD_TYPE_RUN, STATUS_COMPLETED, STATUS_FAIL
 from tests.handlers.conftest import Aws, FakeLambdaContext, load_event
 from tests.handlers.sagemaker_control import set_job_status, stop_calls
 
-RUN_ID = "demo-cf6723e4f5d0"
-JOB = "novaft-demo-cf6723e4f5d0"
+RUN_ID = "demo-dbad16161acb"
+JOB = "novaft-demo-dbad16161acb"
 EXECUTION = load_event("stop_run.json")["detail"]["executionArn"]
 
 
@@ -89,42 +89,33 @@ def test_stop_run_for_an_execution_without_a_run_does_nothing(aws: Aws, lambda_c
     assert aws.notifications() == []
 
 
-@pytest.mark.parametrize("final_status", [STATUS_COMPLETED, "Failed", "DatasetInvalid", "Stopped"])
+@pytest.mark.parametrize(
+    ("final_status", "running_job", "execution_status"),
+    [
+        *((status, False, "ABORTED") for status in (STATUS_COMPLETED, "Failed", "DatasetInvalid", "Stopped")),
+        # Recorded Failed because DescribeTrainingJob kept failing, while its job still runs: that job is stopped.
+        (STATUS_FAILED, True, "FAILED"),
+    ],
+)
 def test_stop_run_keeps_an_outcome_already_recorded(
-    aws: Aws, lambda_context: FakeLambdaContext, final_status: str
+    aws: Aws, lambda_context: FakeLambdaContext, final_status: str, running_job: bool, execution_status: str
 ) -> None:
-    # Given a run whose result was recorded before its execution was aborted
+    # Given a run whose outcome was recorded before its execution ended
     _registered(aws)
+    if running_job:
+        start_training.lambda_handler(load_event("start_training.json"), lambda_context)
+        set_job_status(JOB, "InProgress")
     aws.put_item({**aws.item(RUN_ID), "status": final_status})
-
-    with stop_calls() as stop:
-        result = stop_run.lambda_handler(load_event("stop_run.json"), lambda_context)
-
-    # Then the recorded outcome stands, no job is stopped and nobody is told it was stopped
-    assert not stop.called
-    assert result == {"run_found": True, "run_id": RUN_ID, "training_job_stopped": False, "status": final_status}
-    assert aws.item(RUN_ID)["status"] == final_status
-    assert aws.notifications() == []
-
-
-def test_stop_run_stops_a_job_left_running_under_a_recorded_outcome(
-    aws: Aws, lambda_context: FakeLambdaContext
-) -> None:
-    # Given a run recorded Failed (DescribeTrainingJob kept failing) whose job is still running
-    _registered(aws)
-    start_training.lambda_handler(load_event("start_training.json"), lambda_context)
-    set_job_status(JOB, "InProgress")
-    aws.put_item({**aws.item(RUN_ID), "status": STATUS_FAILED})
     event = load_event("stop_run.json")
-    event["detail"]["status"] = "FAILED"
+    event["detail"]["status"] = execution_status
 
     with stop_calls() as stop:
         result = stop_run.lambda_handler(event, lambda_context)
 
-    # Then the job is stopped, and the recorded outcome and its notification stand as they were
-    assert stop.called
-    assert result == {"run_found": True, "run_id": RUN_ID, "training_job_stopped": True, "status": STATUS_FAILED}
-    assert aws.item(RUN_ID)["status"] == STATUS_FAILED
+    # Then only a job still running is stopped, and the recorded outcome and its notification stand as they were
+    assert stop.called is running_job
+    assert result == {"run_found": True, "run_id": RUN_ID, "training_job_stopped": running_job, "status": final_status}
+    assert aws.item(RUN_ID)["status"] == final_status
     assert aws.notifications() == []
 
 

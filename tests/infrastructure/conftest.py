@@ -27,6 +27,9 @@ TEST_STAGE_SETTINGS: dict[str, Any] = {
     "default_job": {"model": "micro", "method": "sft", "peft": "lora"},
     "poll_interval_seconds": 300,
     "max_training_hours": 48,
+    # The price table has us-east-1 prices only: with a cost cap, a us-west-2 stage would refuse every run. False, not
+    # null, turns the cap off (the CDK drops null values from context).
+    "policy": {"max_run_usd": False},
 }
 # Every handler module of the repository (the ones defining lambda_handler): each must be deployed as a function.
 HANDLERS = sorted(

@@ -5,15 +5,8 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
-from novaft.pipeline.facts import (
-    BY_CREATED_INDEX,
-    BY_CREATED_INDEX_PARTITION_KEY,
-    BY_CREATED_INDEX_SORT_KEY,
-    BY_EXECUTION_INDEX,
-    BY_EXECUTION_INDEX_KEY,
-    RUNS_TABLE_PARTITION_KEY,
-)
 from tests.infrastructure.conftest import SynthesizedApp
+from tests.runs_table_schema import GLOBAL_SECONDARY_INDEXES, KEY_SCHEMA
 
 KMS_BUCKETS = ["DatasetsBucket", "ArtifactsBucket"]
 ALL_BUCKETS = [*KMS_BUCKETS, "AccessLogBucket"]
@@ -104,10 +97,11 @@ def test_no_custom_resource_lambda_for_notifications(synthesized: SynthesizedApp
 
 
 def test_runs_table_contract(synthesized: SynthesizedApp) -> None:
+    # The schema the moto-backed tests create their table from (tests/runs_table_schema.py) is the deployed one.
     synthesized.data.has_resource_properties(
         "AWS::DynamoDB::GlobalTable",
         {
-            "KeySchema": [{"AttributeName": RUNS_TABLE_PARTITION_KEY, "KeyType": "HASH"}],
+            "KeySchema": KEY_SCHEMA,
             "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
             "Replicas": [
                 Match.object_like(
@@ -119,23 +113,7 @@ def test_runs_table_contract(synthesized: SynthesizedApp) -> None:
                 )
             ],
             "GlobalSecondaryIndexes": Match.array_with(
-                [
-                    Match.object_like(
-                        {
-                            "IndexName": BY_EXECUTION_INDEX,
-                            "KeySchema": [{"AttributeName": BY_EXECUTION_INDEX_KEY, "KeyType": "HASH"}],
-                        }
-                    ),
-                    Match.object_like(
-                        {
-                            "IndexName": BY_CREATED_INDEX,
-                            "KeySchema": [
-                                {"AttributeName": BY_CREATED_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                                {"AttributeName": BY_CREATED_INDEX_SORT_KEY, "KeyType": "RANGE"},
-                            ],
-                        }
-                    ),
-                ]
+                [Match.object_like(index) for index in GLOBAL_SECONDARY_INDEXES]
             ),
         },
     )

@@ -17,12 +17,29 @@ from tests.infrastructure.conftest import HANDLERS, SynthesizedApp
 # HANDLER_GRANTS: this is the independent statement of what the handlers call that the grants are checked against.
 TABLE_WITH_KEY = {"kms:Decrypt", "kms:GenerateDataKey"}  # the runs table and the buckets use the data key
 HANDLER_ACTIONS = {
-    # a prefix listing per sibling file (s3:ListBucket), put_item + get_item on a duplicate.
-    "register_run": {"s3:GetObject", "s3:ListBucket", "dynamodb:PutItem", "dynamodb:GetItem", *TABLE_WITH_KEY},
-    # get_object (by version), put_object of the report, update_item.
-    "validate_dataset": {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "dynamodb:UpdateItem", *TABLE_WITH_KEY},
-    # get_object of job.yaml, put_object of recipe and plan, update_item.
-    "render_recipe": {"s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem", *TABLE_WITH_KEY},
+    # a prefix listing per sibling file (s3:ListBucket), head_object of each input (by version for the training file),
+    # get_item (is the content known?), update_item (attempt counter), put_item.
+    "register_run": {
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:ListBucket",
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        *TABLE_WITH_KEY,
+    },
+    # get_object of each pinned version (job.yaml included), put_object of the report and job.json, update_item, and
+    # the managed copy of each pinned version into the run's snapshot (head, copy_object or multipart copy, abort).
+    "validate_dataset": {
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "dynamodb:UpdateItem",
+        *TABLE_WITH_KEY,
+    },
+    # put_object of recipe and plan (job.yaml arrives parsed), update_item; get_item of the run a base_run_id names.
+    "render_recipe": {"s3:PutObject", "dynamodb:GetItem", "dynamodb:UpdateItem", *TABLE_WITH_KEY},
     # create_training_job with Tags and the execution role; on a name conflict describe_training_job + list_tags.
     "start_training": {
         "sagemaker:CreateTrainingJob",
@@ -33,22 +50,80 @@ HANDLER_ACTIONS = {
         "dynamodb:UpdateItem",
         *TABLE_WITH_KEY,
     },
-    # describe_training_job, get_object of output.tar.gz, put_object of run.json, get_item + update_item.
+    # describe_training_job, get_object of output.tar.gz and the run's documents, put_object of run.json,
+    # metrics.csv and report.html, get_item + update_item, and the job's log stream (its loss without an archive CSV).
     "record_result": {
         "sagemaker:DescribeTrainingJob",
+        "logs:DescribeLogStreams",
+        "logs:GetLogEvents",
         "s3:GetObject",
         "s3:PutObject",
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         *TABLE_WITH_KEY,
     },
-    # query of the by_execution index, describe + stop_training_job, update_item, publish to the encrypted topic.
+    # query of the by_execution index, describe + stop_training_job, update_item, publish to the encrypted topic;
+    # get_item + put_item of the training-slot semaphore (the run's slot is released).
     "stop_run": {
         "dynamodb:Query",
         "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
         "sagemaker:DescribeTrainingJob",
         "sagemaker:StopTrainingJob",
         "sns:Publish",
+        *TABLE_WITH_KEY,
+    },
+    # get_item of the run; get_custom_model + list_tags_for_resource (reuse), create_custom_model with tags and the
+    # import role, create/get of the deployment or provisioned throughput with tags; update_item of each phase.
+    "deploy_model": {
+        "bedrock:GetCustomModel",
+        "bedrock:ListTagsForResource",
+        "bedrock:CreateCustomModel",
+        "bedrock:TagResource",
+        "bedrock:CreateCustomModelDeployment",
+        "bedrock:GetCustomModelDeployment",
+        "bedrock:CreateProvisionedModelThroughput",
+        "bedrock:GetProvisionedModelThroughput",
+        "iam:PassRole",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        *TABLE_WITH_KEY,
+    },
+    # update_item of the run (token, AwaitingApproval), publish to the encrypted topic.
+    "await_approval": {"dynamodb:UpdateItem", "sns:Publish", *TABLE_WITH_KEY},
+    # get_item + conditional put_item of the slot semaphore, get_item of holders' runs, update_item (Queued).
+    "acquire_slot": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", *TABLE_WITH_KEY},
+    # get_item + conditional put_item of the slot semaphore.
+    "release_slot": {"dynamodb:GetItem", "dynamodb:PutItem", *TABLE_WITH_KEY},
+    # get_item of the run, get_object of the training output archive (no checkpoint recorded), put_object of each
+    # evaluation recipe, update_item of the estimate.
+    "plan_evaluation": {"s3:GetObject", "s3:PutObject", "dynamodb:GetItem", "dynamodb:UpdateItem", *TABLE_WITH_KEY},
+    # create_training_job with Tags and the execution role; on a name conflict describe_training_job + list_tags.
+    "start_evaluation": {
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:AddTags",
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:ListTags",
+        "iam:PassRole",
+    },
+    # get_object of each results archive, describe_training_job of a failed job, put_object of evaluation.json,
+    # update_item of the run.
+    "record_evaluation": {
+        "s3:GetObject",
+        "s3:PutObject",
+        "sagemaker:DescribeTrainingJob",
+        "dynamodb:UpdateItem",
+        *TABLE_WITH_KEY,
+    },
+    # converse (bedrock:InvokeModel), get_object of the run's data head and run.json, put_object of run.json,
+    # get_item + update_item.
+    "record_deployment": {
+        "bedrock:InvokeModel",
+        "s3:GetObject",
+        "s3:PutObject",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
         *TABLE_WITH_KEY,
     },
 }

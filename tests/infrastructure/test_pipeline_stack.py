@@ -16,6 +16,8 @@ from novaft.pipeline.facts import (
     OUTPUT_DEFAULT_JOB,
     OUTPUT_INCOMING_PREFIX,
     OUTPUT_RUNS_PREFIX,
+    OUTPUT_STAGE_POLICY,
+    PLATFORM_JOB_TAGS,
     REQUIRED_PIPELINE_OUTPUTS,
     RUN_COUNT_METRICS,
     STOP_RULE_EXECUTION_STATUSES,
@@ -23,9 +25,11 @@ from novaft.pipeline.facts import (
     service_name,
 )
 from novaft.pipeline.settings import ENV_NAMES
+from novaft.policy import StagePolicy, allowed_instance_types
 from stacks.constructs.training_role import TRAINING_METRICS_NAMESPACE
 from stacks.pipeline_stack import TRAINING_JOB_PREFIX
-from tests.infrastructure.conftest import HANDLERS, REGION, STAGE, SynthesizedApp
+from stacks.security import ACTIONS_WITHOUT_RESOURCE_LEVEL
+from tests.infrastructure.conftest import HANDLERS, REGION, STAGE, TEST_STAGE_SETTINGS, SynthesizedApp
 
 
 def _resources(synthesized: SynthesizedApp, which: str, resource_type: str) -> dict[str, dict[str, Any]]:
@@ -62,7 +66,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def test_every_workflow_handler_has_a_function(synthesized: SynthesizedApp) -> None:
-    assert len(HANDLERS) == 6
+    assert len(HANDLERS) == 14
     assert sorted(_functions(synthesized)) == HANDLERS
 
 
@@ -79,8 +83,9 @@ def test_function_house_defaults(synthesized: SynthesizedApp, handler: str) -> N
 @pytest.mark.parametrize("handler", HANDLERS)
 def test_function_environment_is_the_settings_contract(synthesized: SynthesizedApp, handler: str) -> None:
     variables = _functions(synthesized)[handler]["Environment"]["Variables"]
-    optional_vpc = {ENV_NAMES["subnet_ids"], ENV_NAMES["security_group_ids"]}
-    assert set(variables) == (set(ENV_NAMES.values()) - optional_vpc) | {
+    # Set only when the stage has a VPC, or a default evaluation (the test stage has neither).
+    optional = {ENV_NAMES["subnet_ids"], ENV_NAMES["security_group_ids"], ENV_NAMES["default_evaluation"]}
+    assert set(variables) == (set(ENV_NAMES.values()) - optional) | {
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
     }
@@ -120,23 +125,6 @@ def test_no_wildcard_actions(synthesized: SynthesizedApp) -> None:
             assert "*" not in action, f"{logical_id} allows {action}"
 
 
-# Every Resource "*" names the actions that have no resource-level permissions.
-ACTIONS_WITHOUT_RESOURCE_LEVEL = {
-    "ecr:GetAuthorizationToken",
-    "cloudwatch:PutMetricData",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
-}
 # The bounded wildcards: a prefix of a bucket, a job-name pattern, a function's versions, a log-stream pattern.
 BOUNDED_SUFFIXES = (
     f"/{DEFAULT_INCOMING_PREFIX}*",
@@ -144,6 +132,13 @@ BOUNDED_SUFFIXES = (
     f":training-job/{TRAINING_JOB_PREFIX}*",
     f":log-stream:{TRAINING_JOB_PREFIX}*",
     ":*",
+    # Bedrock (stacks/constructs/bedrock_import_role.py): the account's SageMaker escrow buckets, and the imported
+    # models, deployments and provisioned throughputs of this account and region (their ARNs carry no name).
+    "-smtj-*",
+    "-smtj-*/*",
+    ":custom-model/*",
+    ":custom-model-deployment/*",
+    ":provisioned-model/*",
 )
 
 
@@ -167,12 +162,14 @@ def test_put_metric_data_is_limited_to_the_training_namespace(synthesized: Synth
         assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": TRAINING_METRICS_NAMESPACE}}
 
 
-def test_pass_role_only_to_sagemaker_for_the_training_role(synthesized: SynthesizedApp) -> None:
-    pass_role = [(lid, s) for lid, s in _statements(synthesized) if "iam:PassRole" in _as_list(s["Action"])]
-    assert len(pass_role) == 1
-    _, statement = pass_role[0]
-    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
-    assert statement["Resource"]["Fn::GetAtt"][0].startswith("TrainingRole")
+def test_pass_role_only_to_the_service_of_each_role(synthesized: SynthesizedApp) -> None:
+    # StartTraining and StartEvaluation pass the training role with the same statement.
+    granted = [s for _, s in _statements(synthesized) if "iam:PassRole" in _as_list(s["Action"])]
+    pass_role = [json.loads(text) for text in {json.dumps(s, sort_keys=True) for s in granted}]
+    passed = {s["Resource"]["Fn::GetAtt"][0]: s["Condition"]["StringEquals"]["iam:PassedToService"] for s in pass_role}
+    assert len(pass_role) == len(passed) == 2
+    by_prefix = {role.rstrip("0123456789ABCDEF")[: len("BedrockImport")]: service for role, service in passed.items()}
+    assert by_prefix == {"TrainingRole": "sagemaker.amazonaws.com", "BedrockImport": "bedrock.amazonaws.com"}
 
 
 def test_training_role_pulls_only_the_nova_repository_of_its_region(synthesized: SynthesizedApp) -> None:
@@ -188,6 +185,31 @@ def test_training_role_trusts_only_sagemaker_of_this_account(synthesized: Synthe
     (statement,) = training["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert "aws:SourceAccount" in statement["Condition"]["StringEquals"]
+
+
+def test_training_role_reads_only_the_current_media_in_incoming(synthesized: SynthesizedApp) -> None:
+    # The training data is read from the run's snapshot under runs/; incoming/ only for media the records reference.
+    statements = {s.get("Sid"): s for lid, s in _statements(synthesized) if lid.startswith("TrainingPolicy")}
+    media = statements["ReadDatasetMedia"]
+    assert _as_list(media["Action"]) == ["s3:GetObject"]
+    assert DEFAULT_INCOMING_PREFIX in json.dumps(media["Resource"])
+
+
+def test_render_recipe_reads_nothing_in_incoming(synthesized: SynthesizedApp) -> None:
+    roles = {
+        resource["Properties"]["Role"]["Fn::GetAtt"][0]
+        for resource in _resources(synthesized, "Pipeline", "AWS::Lambda::Function").values()
+        if resource["Properties"]["Handler"].endswith("render_recipe.lambda_handler")
+    }
+    (role,) = roles
+    policies = _resources(synthesized, "Pipeline", "AWS::IAM::Policy").values()
+    statements = [
+        statement
+        for policy in policies
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert statements and not any(DEFAULT_INCOMING_PREFIX in json.dumps(s["Resource"]) for s in statements)
 
 
 def test_upload_rule_pattern(synthesized: SynthesizedApp) -> None:
@@ -275,7 +297,7 @@ def test_dashboard_shows_run_metrics(synthesized: SynthesizedApp, metric: str) -
     assert f'\\"{METRICS_NAMESPACE}\\",\\"{metric}\\",\\"service\\",\\"{service_name(STAGE)}\\"' in body
 
 
-@pytest.mark.parametrize("output", [*REQUIRED_PIPELINE_OUTPUTS, OUTPUT_DEFAULT_JOB])
+@pytest.mark.parametrize("output", [*REQUIRED_PIPELINE_OUTPUTS, OUTPUT_DEFAULT_JOB, OUTPUT_STAGE_POLICY])
 def test_pipeline_outputs(synthesized: SynthesizedApp, output: str) -> None:
     assert output in synthesized.template_dict("Pipeline")["Outputs"]
 
@@ -296,3 +318,34 @@ def test_prefix_outputs_are_the_prefixes_the_functions_use(
 def test_default_job_output_is_the_stage_default_job(synthesized: SynthesizedApp) -> None:
     value = synthesized.template_dict("Pipeline")["Outputs"][OUTPUT_DEFAULT_JOB]["Value"]
     assert json.loads(value) == {"model": "micro", "method": "sft", "peft": "lora"}
+
+
+def test_the_stage_policy_reaches_the_functions_and_the_operator_unchanged(synthesized: SynthesizedApp) -> None:
+    expected = StagePolicy.from_mapping(TEST_STAGE_SETTINGS["policy"], max_training_hours=48).to_dict()
+    output = synthesized.template_dict("Pipeline")["Outputs"][OUTPUT_STAGE_POLICY]["Value"]
+    assert json.loads(output) == expected
+    passed = {
+        function["Environment"]["Variables"][ENV_NAMES["policy"]] for function in _functions(synthesized).values()
+    }
+    assert passed == {output}
+
+
+def test_create_training_job_carries_the_policy_conditions(synthesized: SynthesizedApp) -> None:
+    # Condition keys of sagemaker:CreateTrainingJob in the service authorization reference ("Actions, resources, and
+    # condition keys for Amazon SageMaker"); the stage's data key is the only output key a job may use.
+    # StartTraining and StartEvaluation each carry the same statement.
+    creating = [s for _, s in _statements(synthesized) if "sagemaker:CreateTrainingJob" in _as_list(s["Action"])]
+    (statement,) = [json.loads(text) for text in {json.dumps(s, sort_keys=True) for s in creating}]
+    assert len(creating) == 2
+    policy = StagePolicy.from_mapping(TEST_STAGE_SETTINGS["policy"], max_training_hours=48)
+    conditions = statement["Condition"]
+    assert conditions["ForAllValues:StringEquals"] == {
+        "sagemaker:InstanceTypes": list(allowed_instance_types(policy)),
+        "aws:TagKeys": list(PLATFORM_JOB_TAGS),
+    }
+    assert conditions["Bool"] == {"sagemaker:InterContainerTrafficEncryption": "true"}
+    assert conditions["NumericLessThanEquals"] == {"sagemaker:MaxRuntimeInSeconds": str(24 * 3600)}
+    start_training_key = _functions(synthesized)["start_training"]["Environment"]["Variables"][ENV_NAMES["kms_key_arn"]]
+    assert conditions["ArnEquals"] == {"sagemaker:OutputKmsKey": start_training_key}
+    assert "Null" not in conditions  # the test stage has no VPC
+    assert _as_list(statement["Action"]) == ["sagemaker:CreateTrainingJob"]

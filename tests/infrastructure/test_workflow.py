@@ -10,14 +10,15 @@ from typing import Any
 import aws_cdk as cdk
 import botocore.session
 import pytest
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_stepfunctions as sfn
 
-from novaft.pipeline.facts import STATUS_COMPLETED, STATUS_FAILED, STATUS_STOPPED
+from novaft.pipeline.contracts import WorkflowFailure
+from novaft.pipeline.facts import STATE_DUPLICATE_DELIVERY, STATUS_COMPLETED, STATUS_FAILED, STATUS_STOPPED
+from novaft.pipeline.records import summarize_failure
+from novaft.policy import ApprovalRequired, PolicyViolation
 from stacks.app_factory import REPO_ROOT
 from stacks.asl import state_machine_definitions
-from stacks.constructs.workflow_definition import PollingBounds, WorkflowDefinition, WorkflowFunctions
+from stacks.constructs.workflow_definition import PollingBounds
+from tests.infrastructure.bare_workflow import BareStack
 from tests.infrastructure.conftest import SynthesizedApp
 
 MAX_POLLS = 7
@@ -25,27 +26,7 @@ MAX_POLLS = 7
 
 @pytest.fixture(scope="module")
 def graph() -> dict[str, Any]:
-    """The definition built in a bare stack from imported functions: no synth needed."""
-    stack = cdk.Stack(cdk.App(), "Bare", env=cdk.Environment(account="123456789012", region="us-east-1"))
-
-    def function(name: str) -> lambda_.IFunction:
-        return lambda_.Function.from_function_arn(stack, name, f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
-
-    definition = WorkflowDefinition(
-        stack,
-        "Definition",
-        functions=WorkflowFunctions(
-            register_run=function("register_run"),
-            validate_dataset=function("validate_dataset"),
-            render_recipe=function("render_recipe"),
-            start_training=function("start_training"),
-            record_result=function("record_result"),
-        ),
-        topic=sns.Topic.from_topic_arn(stack, "Topic", "arn:aws:sns:us-east-1:123456789012:runs"),
-        training_job_arn_pattern="arn:aws:sagemaker:us-east-1:123456789012:training-job/novaft-*",
-        polling=PollingBounds(interval=cdk.Duration.seconds(60), max_polls=MAX_POLLS),
-    )
-    return dict(sfn.StateGraph(definition.start.start_state, "novaft").to_graph_json())
+    return BareStack().workflow_graph(PollingBounds(interval=cdk.Duration.seconds(60), max_polls=MAX_POLLS))
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +81,11 @@ def test_contract_states(
 )
 def test_lambda_payloads(states: dict[str, dict[str, Any]], state: str, parameters: dict[str, str]) -> None:
     assert states[state]["Parameters"] == parameters
+
+
+def test_a_duplicate_delivery_ends_naming_the_existing_run(states: dict[str, dict[str, Any]]) -> None:
+    # RegisterRun's $.run of a duplicate carries the existing run's id, attempt and execution.
+    assert states[STATE_DUPLICATE_DELIVERY]["OutputPath"] == "$.run"
 
 
 def test_validate_dataset_receives_the_run(states: dict[str, dict[str, Any]]) -> None:
@@ -261,8 +247,9 @@ def test_synthesized_definition_passes_asl_validator(synthesized: SynthesizedApp
     assert len(definitions) == 1
     (definition,) = definitions.values()
     # 48 h of training, 1 h of polling margin, 2 h for the other steps, 4 h of capacity retries (300 s doubling to
-    # a 1 h cap over 6 attempts: 3.25 h, rounded up)
-    assert definition["TimeoutSeconds"] == (48 + 3 + 4) * 3600
+    # a 1 h cap over 6 attempts: 3.25 h, rounded up), 72 h of approval wait (the default approval_timeout_hours) and
+    # 24 h in the queue (288 polls 300 s apart)
+    assert definition["TimeoutSeconds"] == (48 + 3 + 4 + 72 + 24) * 3600
     paths = []
     for logical_id, definition in definitions.items():
         path = tmp_path / f"{logical_id}.json"
@@ -270,3 +257,18 @@ def test_synthesized_definition_passes_asl_validator(synthesized: SynthesizedApp
         paths.append(str(path))
     result = subprocess.run([str(validator), "--json-path", *paths], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("state", ["RenderRecipe", "StartTraining"])
+@pytest.mark.parametrize("error", [PolicyViolation.workflow_error, ApprovalRequired.workflow_error])
+def test_a_policy_refusal_is_recorded_notified_and_ends_the_run_under_its_name(
+    states: dict[str, dict[str, Any]], state: str, error: str
+) -> None:
+    # Never retried (the same request is refused again), caught into RecordFailure, which records the status named
+    # after the error; RunFailed then ends the execution with that error name.
+    retried = {name for retry in states[state]["Retry"] for name in retry["ErrorEquals"]}
+    assert error not in retried and "States.ALL" not in retried
+    (catch,) = states[state]["Catch"]
+    assert (catch["ErrorEquals"], catch["Next"], catch["ResultPath"]) == (["States.ALL"], "RecordFailure", "$.failure")
+    assert summarize_failure(WorkflowFailure(Error=error)).status == error
+    assert states["RunFailed"]["ErrorPath"] == "$.failure.Error"

@@ -181,19 +181,20 @@ def _stack_status_and_output(resources: dict[str, Any], output: Any) -> Any:
     return cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
 
 
+def _stack_of_one(logical_id: str, resource_type: str, properties: dict[str, Any]) -> Any:
+    return _stack_status_and_output({logical_id: {"Type": resource_type, "Properties": properties}}, "fixed")
+
+
 def _global_table_is_created(aws: LocalAws) -> Any:
     name = unique("runs")
     table = {
-        "Type": "AWS::DynamoDB::GlobalTable",
-        "Properties": {
-            "TableName": name,
-            "AttributeDefinitions": [{"AttributeName": "run_id", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "run_id", "KeyType": "HASH"}],
-            "BillingMode": "PAY_PER_REQUEST",
-            "Replicas": [{"Region": aws.region}],
-        },
+        "TableName": name,
+        "AttributeDefinitions": [{"AttributeName": "run_id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "run_id", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "Replicas": [{"Region": aws.region}],
     }
-    _stack_status_and_output({"Runs": table}, "fixed")
+    _stack_of_one("Runs", "AWS::DynamoDB::GlobalTable", table)
     return name in boto3.client("dynamodb").list_tables()["TableNames"]
 
 
@@ -221,19 +222,27 @@ def _alarm_arn(aws: LocalAws) -> Any:
 
 def _bucket_sends_to_eventbridge(aws: LocalAws) -> Any:
     name = unique("datasets")
-    bucket = {
-        "Type": "AWS::S3::Bucket",
-        "Properties": {
-            "BucketName": name,
-            "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
-        },
-    }
-    _stack_status_and_output({"Datasets": bucket}, "fixed")
+    eventbridge = {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    _stack_of_one("Datasets", "AWS::S3::Bucket", {"BucketName": name, "NotificationConfiguration": eventbridge})
     # The API drops an empty EventBridgeConfiguration from the response; the emulator's bucket holds the setting.
     from moto.s3.models import s3_backends
 
     notifications = s3_backends[aws.account_id]["aws"].buckets[name].notification_configuration
     return notifications is not None and notifications.event_bridge is not None
+
+
+def _versions_kept_by_a_template_versioned_bucket(aws: LocalAws) -> Any:
+    name = unique("versioned")
+    _stack_of_one("Datasets", "AWS::S3::Bucket", {"BucketName": name, "VersioningConfiguration": {"Status": "Enabled"}})
+    s3 = boto3.client("s3")
+    first = s3.put_object(Bucket=name, Key="incoming/demo/train.jsonl", Body=b"first")
+    s3.put_object(Bucket=name, Key="incoming/demo/train.jsonl", Body=b"second")
+    versions = s3.list_object_versions(Bucket=name, Prefix="incoming/").get("Versions", [])
+    # A pinned version stays readable after an overwrite only on a versioned bucket.
+    if first.get("VersionId") in (None, "null"):
+        return len(versions), "no version id"
+    body = s3.get_object(Bucket=name, Key="incoming/demo/train.jsonl", VersionId=first["VersionId"])["Body"].read()
+    return len(versions), body.decode()
 
 
 def _object_created_key_in_event(aws: LocalAws) -> Any:
@@ -279,6 +288,126 @@ def _longest_wait_of_a_300_second_wait_state(aws: LocalAws) -> Any:
     return max(environment.program_state_event.waits)
 
 
+CHECKPOINT = "s3://customer-escrow-123456789012-smtj-simulated0/novaft-run/step-simulated"
+
+
+def _bedrock_code(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except ClientError as error:
+        return error.response["Error"]["Code"]
+
+
+def _imported_model(aws: LocalAws) -> Any:
+    aws.simulator.bedrock.ready_after_seconds = 0
+    bedrock = boto3.client("bedrock")
+
+    def imported() -> Any:
+        arn = bedrock.create_custom_model(
+            modelName=unique("novaft-model"),
+            modelSourceConfig={"s3DataSource": {"s3Uri": CHECKPOINT}},
+            roleArn=ROLE_ARN,
+            modelTags=[{"key": "novaft:run-id", "value": "run-1"}],
+        )["modelArn"]
+        tags = bedrock.list_tags_for_resource(resourceARN=arn)["tags"]
+        return bedrock.get_custom_model(modelIdentifier=arn)["modelStatus"], tags[0]["value"]
+
+    return _bedrock_code(imported)
+
+
+def _active_model(aws: LocalAws) -> str:
+    aws.simulator.bedrock.ready_after_seconds = 0
+    return str(
+        aws.simulator.bedrock.create(
+            "model", account="123456789012", region="us-east-1", name=unique("m"), token=None, tags={}
+        )
+    )
+
+
+def _deployment_status(aws: LocalAws) -> Any:
+    model_arn = _active_model(aws)
+    bedrock = boto3.client("bedrock")
+
+    def deployed() -> Any:
+        arn = bedrock.create_custom_model_deployment(modelDeploymentName=unique("d"), modelArn=model_arn)[
+            "customModelDeploymentArn"
+        ]
+        return bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=arn)["status"]
+
+    return _bedrock_code(deployed)
+
+
+def _provisioned_status(aws: LocalAws) -> Any:
+    model_arn = _active_model(aws)
+    bedrock = boto3.client("bedrock")
+
+    def provisioned() -> Any:
+        arn = bedrock.create_provisioned_model_throughput(
+            modelUnits=1, provisionedModelName=unique("p"), modelId=model_arn
+        )["provisionedModelArn"]
+        return bedrock.get_provisioned_model_throughput(provisionedModelId=arn)["status"]
+
+    return _bedrock_code(provisioned)
+
+
+def _converse_answer(aws: LocalAws) -> Any:
+    aws.simulator.bedrock.ready_after_seconds = 0
+    model_arn = _active_model(aws)
+    deployment = aws.simulator.bedrock.create_deployment(
+        "deployment",
+        account="123456789012",
+        region="us-east-1",
+        name=unique("d"),
+        token=None,
+        tags={},
+        model_arn=model_arn,
+    )
+
+    def answered() -> Any:
+        response = boto3.client("bedrock-runtime").converse(
+            modelId=deployment, messages=[{"role": "user", "content": [{"text": "hello"}]}]
+        )
+        return "SIMULATED" in response["output"]["message"]["content"][0]["text"]
+
+    return _bedrock_code(answered)
+
+
+def _cause_of_a_failed_task_token(aws: LocalAws) -> Any:
+    """A task waiting on its token (as AwaitApproval does) is failed with an error and a cause: what the Catch sees."""
+    function = create_function(unique("waits"), "def handler(event, context):\n    return {}\n")
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": function, "Payload": {"token.$": "$$.Task.Token"}},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Done"}],
+                "Next": "Done",
+            },
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    stepfunctions = boto3.client("stepfunctions")
+    machine = stepfunctions.create_state_machine(
+        name=unique("token"), definition=json.dumps(definition), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+    execution = stepfunctions.start_execution(stateMachineArn=machine)["executionArn"]
+    token = None
+    for _ in range(100):
+        for event in stepfunctions.get_execution_history(executionArn=execution)["events"]:
+            details = event.get("taskScheduledEventDetails")
+            if details:
+                token = json.loads(details["parameters"])["Payload"]["token"]
+        if token:
+            break
+        time.sleep(0.05)
+    stepfunctions.send_task_failure(taskToken=str(token), error="Rejected", cause="too big")
+    assert _wait_for_execution(execution) == "SUCCEEDED"
+    failure = json.loads(stepfunctions.describe_execution(executionArn=execution)["output"])["failure"]
+    return failure.get("Error"), failure.get("Cause")
+
+
 Scenario = Callable[[LocalAws], Any]
 GAP_SCENARIOS: list[tuple[str, Scenario, Any, Any]] = [
     # gap, scenario, result with every patch, result of stock moto (that patch off)
@@ -305,6 +434,17 @@ GAP_SCENARIOS: list[tuple[str, Scenario, Any, Any]] = [
         "incoming/my+run%2B1.jsonl",
         "incoming/my run+1.jsonl",
     ),
+    (
+        "version_buckets_from_templates",
+        _versions_kept_by_a_template_versioned_bucket,
+        (2, "first"),
+        (1, "no version id"),
+    ),
+    ("import_custom_models", _imported_model, ("Active", "run-1"), "500"),
+    ("deploy_custom_models", _deployment_status, "Active", "500"),
+    ("provision_model_throughput", _provisioned_status, "InService", "500"),
+    ("answer_converse", _converse_answer, True, "500"),
+    ("fail_tasks_with_their_cause", _cause_of_a_failed_task_token, ("Rejected", "too big"), ("Rejected", None)),
 ]
 
 

@@ -9,6 +9,7 @@ depend on the clock and a temporary file name), so the two must be equal as a wh
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,42 +94,63 @@ def _no_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sagemaker.telemetry.telemetry_logging._send_telemetry_request", lambda *a, **k: None)
 
 
-def _run_sdk(spec: JobSpec, variant: Variant, *, validation: bool, extras: dict[str, Any]) -> _SdkCapture:
-    # One session for the module: building botocore clients is most of the cost of a run.
+def sdk_request(
+    template: Path,
+    overrides: Mapping[str, Any],
+    image_uri: str,
+    instance_type: str,
+    instance_count: int,
+    inputs: dict[str, TrainingInput] | None,
+    **estimator: Any,
+) -> _SdkCapture:
+    """What the SDK uploads and sends for ``PyTorch(training_recipe=template)`` with these overrides and ``fit``."""
+    # One session for both oracles: building botocore clients is most of the cost of a run.
     if not _SHARED:
         _SHARED.append(_SdkCapture())
     capture = _SHARED[0]
     capture.request, capture.recipe_uri, capture.recipe_text = {}, "", ""
-    resolved = spec.resolve(CATALOG)
-    overrides = recipe_overrides(spec, CATALOG)
-    estimator = PyTorch(
+    PyTorch(
         output_path=OUTPUT,
-        base_job_name="novaft-oracle",
         role=ROLE,
-        instance_count=resolved.instance_count,
-        instance_type=resolved.instance_type,
-        training_recipe=str(CATALOG.templates_dir / f"{variant.id}.yaml"),
+        instance_count=instance_count,
+        instance_type=instance_type,
+        training_recipe=str(template),
         recipe_overrides=nested_from_dotted(overrides),
         sagemaker_session=capture.session,
-        image_uri=CATALOG.image_uri(variant, REGION),
+        image_uri=image_uri,
         tensorboard_output_config=TensorBoardOutputConfig(s3_output_path=TENSORBOARD),
         disable_profiler=True,
         debugger_hook_config=False,
-        max_run=spec.max_runtime_seconds,
-        volume_size=spec.volume_size_gb,
-        **extras,
-    )
+        **estimator,
+    ).fit(inputs=inputs, wait=False, logs="None")
+    assert capture.request, "the SDK did not call create_training_job"
+    return capture
+
+
+def _run_sdk(spec: JobSpec, variant: Variant, *, validation: bool, extras: dict[str, Any]) -> _SdkCapture:
+    resolved = spec.resolve(CATALOG)
     inputs = {"train": TrainingInput(s3_data=TRAIN, distribution="FullyReplicated", s3_data_type="Converse")}
     if validation:
         inputs["validation"] = TrainingInput(
             s3_data=VALIDATION, distribution="FullyReplicated", s3_data_type="Converse"
         )
-    estimator.fit(inputs=inputs, wait=False, logs="None")
-    assert capture.request, "the SDK did not call create_training_job"
-    return capture
+    return sdk_request(
+        CATALOG.templates_dir / f"{variant.id}.yaml",
+        recipe_overrides(spec, CATALOG),
+        CATALOG.image_uri(variant, REGION),
+        resolved.instance_type,
+        resolved.instance_count,
+        inputs,
+        base_job_name="novaft-oracle",
+        max_run=spec.max_runtime_seconds,
+        volume_size=spec.volume_size_gb,
+        **extras,
+    )
 
 
-def _ours(spec: JobSpec, capture: _SdkCapture) -> tuple[dict[str, Any], dict[str, Any]]:
+def _ours(
+    spec: JobSpec, capture: _SdkCapture, stage: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     rendered = render_recipe(spec, CATALOG)
     inputs = TrainingJobInputs(
         job_name=capture.request["TrainingJobName"],
@@ -139,6 +161,7 @@ def _ours(spec: JobSpec, capture: _SdkCapture) -> tuple[dict[str, Any], dict[str
         recipe_s3_uri=capture.recipe_uri,
         output_s3_uri=OUTPUT,
         tensorboard_s3_uri=TENSORBOARD,
+        **(stage or {}),
     )
     return build_training_job_request(spec, rendered, inputs, CATALOG), rendered.values
 
@@ -151,9 +174,11 @@ def _spec_for(variant: Variant, **fields: Any) -> JobSpec:
 VARIANTS = [pytest.param(variant, id=variant.id) for variant in CATALOG.variants]
 
 
-def _assert_equal_to_sdk(spec: JobSpec, variant: Variant, extras: dict[str, Any]) -> None:
+def _assert_equal_to_sdk(
+    spec: JobSpec, variant: Variant, extras: dict[str, Any], stage: Mapping[str, Any] | None = None
+) -> None:
     capture = _run_sdk(spec, variant, validation=variant.validation_channel, extras=extras)
-    ours, our_recipe = _ours(spec, capture)
+    ours, our_recipe = _ours(spec, capture, stage)
     validate_parameters(ours, CREATE_TRAINING_JOB_SHAPE)
     assert ours == capture.request
     assert our_recipe == yaml.safe_load(capture.recipe_text)
@@ -187,26 +212,28 @@ def _tuned(variant: Variant) -> dict[str, Any]:
         "max_runtime_seconds": 432000,
         "volume_size_gb": 100,
         "tags": {"project": "novaft", "run": "run-1"},
-        "vpc": {"subnets": ["subnet-0abc", "subnet-0def"], "security_group_ids": ["sg-0123"]},
-        "output_kms_key": "arn:aws:kms:us-east-1:111122223333:key/output",
-        "volume_kms_key": "arn:aws:kms:us-east-1:111122223333:key/volume",
-        "enable_network_isolation": True,
     }
+
+
+# What the stage sets on every job (a job spec cannot): KMS keys, VPC and network isolation.
+STAGE_SECURITY: dict[str, Any] = {
+    "subnets": ["subnet-0abc", "subnet-0def"],
+    "security_group_ids": ["sg-0123"],
+    "output_kms_key": "arn:aws:kms:us-east-1:111122223333:key/output",
+    "volume_kms_key": "arn:aws:kms:us-east-1:111122223333:key/volume",
+    "enable_network_isolation": True,
+}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_tuned_spec_with_production_extras_matches_sdk(variant: Variant) -> None:
     spec = _spec_for(variant, **_tuned(variant))
     extras = {
-        "output_kms_key": spec.output_kms_key,
-        "volume_kms_key": spec.volume_kms_key,
-        "subnets": spec.vpc.subnets if spec.vpc else None,
-        "security_group_ids": spec.vpc.security_group_ids if spec.vpc else None,
+        **STAGE_SECURITY,
         "encrypt_inter_container_traffic": spec.resolve(CATALOG).instance_count > 1,
-        "enable_network_isolation": True,
         "tags": [{"Key": key, "Value": value} for key, value in spec.tags.items()],
     }
-    _assert_equal_to_sdk(spec, variant, extras)
+    _assert_equal_to_sdk(spec, variant, extras, STAGE_SECURITY)
 
 
 CHECKPOINT = "s3://customer-escrow-111122223333-smtj-abcdef/novaft-run-0/stepID"

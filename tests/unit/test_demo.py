@@ -42,3 +42,19 @@ def test_a_long_cause_is_cut_at_a_word_and_marked() -> None:
     text = failure_text("RecipeRenderFailed", cause, limit=60)
     assert text.startswith("RecipeRenderFailed: word word")
     assert text.endswith("word...") and len(text) <= len("RecipeRenderFailed: ") + 60
+
+
+def test_the_evaluation_table_shows_fine_tuned_base_change_and_the_gate() -> None:
+    from novaft.demo import evaluation_table
+
+    document = {
+        "metrics": {
+            "gen_qa.rougeL": {"fine_tuned": 0.58, "base": 0.5336, "delta": 0.0464},
+            "mmlu.accuracy": {"fine_tuned": 0.71, "base": None, "delta": None},
+        },
+        "gate": {"metric": "gen_qa.rougeL", "min": 0.3, "min_delta_vs_base": 0.01, "result": "passed"},
+    }
+    lines = evaluation_table(document)
+    assert lines[1].split() == ["gen_qa.rougeL", "0.58", "0.5336", "+0.0464"]
+    assert lines[2].split() == ["mmlu.accuracy", "0.71", "-", "-"]
+    assert lines[3].strip() == "gate on gen_qa.rougeL (>= 0.3, change >= 0.01): passed"

@@ -22,7 +22,9 @@ from novaft.pipeline.records import (
     training_outcome_from_describe,
 )
 from novaft.pipeline.settings import Settings
-from novaft.pipeline.steps.ports import ObjectStore, RunStore, TrainingJobs
+from novaft.pipeline.steps.ports import ObjectStore, RunStore, TrainingJobs, TrainingLogs
+from novaft.pipeline.steps.run_report import read_training_metrics, report_key, save_metrics, write_run_report
+from novaft.report.metrics import TrainingMetrics
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Recording:
     runs: RunStore
     jobs: TrainingJobs
     now: str
+    logs: TrainingLogs | None = None  # the job's log stream: the loss when the archive has none
 
     @property
     def artifacts_uri(self) -> str:
@@ -72,8 +75,9 @@ def record_result(
     runs: RunStore,
     jobs: TrainingJobs,
     now: str,
+    logs: TrainingLogs | None = None,
 ) -> RecordedRun:
-    recording = Recording(payload.run, settings, objects, runs, jobs, now)
+    recording = Recording(payload.run, settings, objects, runs, jobs, now, logs)
     if payload.training is not None:
         return _record_finished(recording, payload.training.training_job_name)
     if payload.failure is not None:
@@ -93,7 +97,7 @@ def _existing_item(recording: Recording) -> dict[str, Any]:
 def _record_finished(recording: Recording, job_name: str) -> RecordedRun:
     run = recording.run
     outcome = training_outcome_from_describe(recording.jobs.describe(job_name))
-    checkpoint, manifest_problem = None, None
+    checkpoint, manifest_problem, archive = None, None, None
     if outcome.status == STATUS_COMPLETED:
         archive_key = output_archive_key(f"{run.artifacts_prefix}{TRAINING_OUTPUT_DIR}/", job_name)
         try:
@@ -109,6 +113,11 @@ def _record_finished(recording: Recording, job_name: str) -> RecordedRun:
     )
     if manifest_problem:
         update = RunUpdate(update.status, update.updated_at, {**update.fields, "manifest_problem": manifest_problem})
+    reading = read_training_metrics(archive, job_name=job_name, logs=recording.logs)
+    metrics_fields: dict[str, Any] = {"metrics_problem": reading.problem}
+    if reading.metrics is not None:
+        metrics_fields |= save_metrics(recording.objects, run.artifacts_bucket, run.artifacts_prefix, reading.metrics)
+    update = RunUpdate(update.status, update.updated_at, {**update.fields, **metrics_fields})
     existing = _existing_item(recording)
     links = console_links(
         recording.settings.region, training_job_name=job_name, execution_arn=existing.get("execution_arn")
@@ -118,16 +127,21 @@ def _record_finished(recording: Recording, job_name: str) -> RecordedRun:
     else:
         headline = f"Training ended with status {outcome.status}: {outcome.failure_reason or 'no reason given'}."
     metrics = ", ".join(f"{name}={value:g}" for name, value in sorted(outcome.final_metrics.items()))
+    summary = reading.metrics.summary if reading.metrics else None
     details = {
         "Training job": job_name,
         "Checkpoint (use as model_name_or_path or for Bedrock import)": update.fields.get("checkpoint_s3_uri"),
         "Checkpoint manifest problem": manifest_problem,
         "Billable instance-hours": f"{outcome.training_hours:.2f}" if outcome.billable_seconds is not None else None,
         "Final metrics": metrics or None,
+        "Training loss": (
+            f"{summary.final_loss:.4g} at step {summary.steps} (minimum {summary.min_loss:.4g})" if summary else None
+        ),
         "Artifacts": recording.artifacts_uri,
         "Run record": recording.run_json_uri,
     }
-    return RecordedRun(_store(recording, update, existing, Notice(headline, details, links)), outcome)
+    notice = Notice(headline, details, links)
+    return RecordedRun(_store(recording, update, existing, notice, reading.metrics), outcome)
 
 
 def _record_failure(recording: Recording, failure: WorkflowFailure) -> RecordedRun:
@@ -148,12 +162,37 @@ def _record_failure(recording: Recording, failure: WorkflowFailure) -> RecordedR
         "Run record": recording.run_json_uri,
     }
     headline = f"The run stopped at an error: {summary.message}"
-    return RecordedRun(_store(recording, update, existing, Notice(headline, details, links)), None)
+    metrics = None
+    if existing.get("training_job_arn"):  # a job ran before the failure: show how far its loss got
+        reading = read_training_metrics(None, job_name=run.training_job_name, logs=recording.logs)
+        metrics = reading.metrics
+        if metrics is not None:
+            fields = save_metrics(recording.objects, run.artifacts_bucket, run.artifacts_prefix, metrics)
+            update = RunUpdate(update.status, update.updated_at, {**update.fields, **fields})
+    return RecordedRun(_store(recording, update, existing, Notice(headline, details, links), metrics), None)
 
 
-def _store(recording: Recording, update: RunUpdate, existing: dict[str, Any], notice: Notice) -> RunRecordResult:
+def _store(
+    recording: Recording,
+    update: RunUpdate,
+    existing: dict[str, Any],
+    notice: Notice,
+    metrics: TrainingMetrics | None = None,
+) -> RunRecordResult:
     run = recording.run
+    report_uri = f"s3://{run.artifacts_bucket}/{report_key(run.artifacts_prefix)}"
+    update = RunUpdate(update.status, update.updated_at, {**update.fields, "report_html_s3_uri": report_uri})
     document = run_document(existing, update, notice.links)
+    write_run_report(
+        recording.objects,
+        bucket=run.artifacts_bucket,
+        prefix=run.artifacts_prefix,
+        run=document,
+        metrics=metrics,
+        now=recording.now,
+    )
+    # The e-mail names the report first among the places to look.
+    notice = Notice(notice.headline, {"Report": report_uri, **notice.details}, notice.links)
     run_json_uri = recording.objects.put_json(run.artifacts_bucket, recording.run_json_key, document)
     if "execution_arn" in existing:  # the item exists (registered); update only then
         recording.runs.update(run.run_id, update.item_fields())

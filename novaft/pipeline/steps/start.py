@@ -1,20 +1,38 @@
-"""StartTraining: create the training job once; a retry or re-run of the same run finds it already started."""
+"""StartTraining: create the training job once; a retry or re-run of the same run finds it already started.
+
+Before anything is created the request is checked against the stage policy once more (defence in depth: RenderRecipe
+built it from an allowed run, but the workflow input it arrives in is data).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from novaft.pipeline.contracts import StartTrainingInput, TrainingStarted
-from novaft.pipeline.errors import TrainingJobConflict
-from novaft.pipeline.facts import RUN_ID_TAG, STATUS_TRAINING
+from novaft.pipeline.errors import SageMakerCapacityError, TrainingJobConflict
+from novaft.pipeline.facts import RUN_ID_TAG, STATUS_QUEUED, STATUS_TRAINING
+from novaft.pipeline.records import MAX_CAUSE_CHARS
+from novaft.pipeline.settings import Settings
+from novaft.pipeline.steps.policy_gate import refuse_request_outside_policy
 from novaft.pipeline.steps.ports import JobNameTaken, RunStore, TrainingJobs
 
 
-def start_training(payload: StartTrainingInput, *, jobs: TrainingJobs, runs: RunStore, now: str) -> TrainingStarted:
+def start_training(
+    payload: StartTrainingInput, *, settings: Settings, jobs: TrainingJobs, runs: RunStore, now: str
+) -> TrainingStarted:
+    refuse_request_outside_policy(payload.request, settings=settings, run=payload.run, runs=runs, now=now)
     job_name = str(payload.request.get("TrainingJobName") or payload.run.training_job_name)
     already_started = False
     try:
         job_arn = jobs.create(payload.request)
+    except SageMakerCapacityError as error:
+        # The workflow retries with backoff (the account's quota or SageMaker's capacity may free up); meanwhile the
+        # run shows as Queued, with why (docs/policy.md, "Queue").
+        runs.update(
+            payload.run.run_id,
+            {"status": STATUS_QUEUED, "queue_reason": str(error)[:MAX_CAUSE_CHARS], "updated_at": now},
+        )
+        raise
     except JobNameTaken:
         existing = jobs.describe(job_name)
         job_arn = str(existing.get("TrainingJobArn", ""))

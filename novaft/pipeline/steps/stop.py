@@ -6,11 +6,18 @@ Failed for the last, unless the workflow recorded its outcome already.
 
 from __future__ import annotations
 
-from novaft.pipeline.contracts import DatasetLocation, ExecutionStatusChangeEvent, RunContext, StopRunResult
+from novaft.pipeline.contracts import (
+    DatasetLocation,
+    ExecutionStatusChangeEvent,
+    PinnedObject,
+    RunContext,
+    StopRunResult,
+)
 from novaft.pipeline.errors import RunNotFound
 from novaft.pipeline.facts import EXECUTION_FAILED, FINAL_RUN_STATUSES, STATUS_FAILED, STATUS_STOPPED
 from novaft.pipeline.records import console_links, notification_for
 from novaft.pipeline.settings import Settings
+from novaft.pipeline.steps.job_slots import JobSlotStore, release_slot
 from novaft.pipeline.steps.ports import Notifier, RunStore, TrainingJobs
 
 
@@ -22,8 +29,12 @@ def stop_run(
     jobs: TrainingJobs,
     notifier: Notifier,
     now: str,
+    slots: JobSlotStore | None = None,
 ) -> StopRunResult:
-    """Nothing to do (``run_found`` false) when the execution never registered a run, e.g. an ignored file."""
+    """Nothing to do (``run_found`` false) when the execution never registered a run, e.g. an ignored file.
+
+    With ``slots`` the run's training slot (or its place in the queue) is given back, whatever the run's status: an
+    aborted execution never reaches the workflow's own release (docs/policy.md, "Queue")."""
     execution_arn = event.detail.execution_arn
     try:
         item = runs.find_by_execution_arn(execution_arn)
@@ -35,6 +46,8 @@ def stop_run(
     # Only a run that reached StartTraining can have a job; before that the name is merely reserved.
     # Whatever the run's record says, no training job may outlive its run.
     stopped = bool(job_name and item.get("training_job_arn")) and jobs.stop_if_running(job_name)
+    if slots is not None:
+        release_slot(run_id, slots=slots)
     if recorded_status in FINAL_RUN_STATUSES:
         # The outcome was recorded before the execution ended (aborted during NotifyResult, or a failure the workflow
         # recorded itself): keep it, and tell nobody it was stopped.
@@ -70,13 +83,13 @@ def _run_from_item(item: dict[str, object], settings: Settings) -> RunContext:
     raw_dataset = item.get("dataset")
     dataset = raw_dataset if isinstance(raw_dataset, dict) else {}
     run_id = str(item["run_id"])
+    train = dataset.get("train")
+    # Records written before inputs were pinned keep the training key as "train_key".
+    train_key = train.get("key") if isinstance(train, dict) else dataset.get("train_key")
     return RunContext(
         run_id=run_id,
         run_name=str(item.get("run_name") or run_id),
-        dataset=DatasetLocation(
-            bucket=str(dataset.get("bucket", "")),
-            train_key=str(dataset.get("train_key", "")),
-        ),
+        dataset=DatasetLocation(bucket=str(dataset.get("bucket", "")), train=PinnedObject(key=str(train_key or ""))),
         artifacts_bucket=settings.artifacts_bucket,
         artifacts_prefix=settings.run_prefix(run_id),
         training_job_name=str(item.get("training_job_name") or ""),

@@ -47,15 +47,23 @@ class MemoryRuns:
         yield from (item for item in ordered if run_name is None or item["run_name"] == run_name)
 
 
-class MemoryExecutions:
+class StatusesByName:
+    """Statuses by execution ARN or training job name; ``stopped`` lists the names the operator stopped."""
+
     def __init__(self, statuses: dict[str, str]) -> None:
         self.statuses = statuses
         self.stopped: list[str] = []
 
+    def _status(self, name: str, not_found: type[Exception]) -> str:
+        """The status of ``name``; an unknown name is the adapter's named error."""
+        if name not in self.statuses:
+            raise not_found(name)
+        return self.statuses[name]
+
+
+class MemoryExecutions(StatusesByName):
     def describe(self, execution_arn: str) -> dict[str, Any]:
-        if execution_arn not in self.statuses:
-            raise ExecutionNotFound(execution_arn)
-        return {"status": self.statuses[execution_arn]}
+        return {"status": self._status(execution_arn, ExecutionNotFound)}
 
     def newest_events(self, execution_arn: str) -> list[dict[str, Any]]:
         return [{"id": 2, "type": "WaitStateEntered", "stateEnteredEventDetails": {"name": "WaitForTraining"}}]
@@ -64,17 +72,20 @@ class MemoryExecutions:
         self.stopped.append(execution_arn)
         self.statuses[execution_arn] = facts.EXECUTION_ABORTED
 
+    def start(self, state_machine_arn: str, *, name: str, document: dict[str, Any]) -> str:
+        execution_arn = f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+        self.statuses[execution_arn] = facts.EXECUTION_RUNNING
+        self.started = [*getattr(self, "started", []), document]
+        return execution_arn
 
-class MemoryJobs:
+
+class MemoryJobs(StatusesByName):
     def __init__(self, statuses: dict[str, str], refuse_stop: bool = False) -> None:
-        self.statuses = statuses
+        super().__init__(statuses)
         self.refuse_stop = refuse_stop
-        self.stopped: list[str] = []
 
     def describe(self, job_name: str) -> dict[str, Any]:
-        if job_name not in self.statuses:
-            raise TrainingJobNotFound(job_name)
-        return {"TrainingJobStatus": self.statuses[job_name]}
+        return {"TrainingJobStatus": self._status(job_name, TrainingJobNotFound)}
 
     def stop(self, job_name: str) -> None:
         if self.refuse_stop:

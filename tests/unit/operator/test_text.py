@@ -108,11 +108,13 @@ def test_runs_table_aligns_columns_newest_first() -> None:
             created_at=T0,
             reserved_job_name="novaft-long",
             training_job_arn=JOB_ARN,
+            attempt=12,
         ),
         RunView(run_id="b-1", run_name="b", status=facts.STATUS_COMPLETED, created_at=T0 - timedelta(hours=2)),
     ]
     lines = format_runs_table(runs, now=T0 + timedelta(minutes=1)).splitlines()
-    assert lines[0].split() == ["RUN", "RUN", "ID", "STATUS", "CREATED", "AGE", "TRAINING", "JOB"]
+    assert lines[0].split() == ["RUN", "ATTEMPT", "RUN", "ID", "STATUS", "CREATED", "AGE", "TRAINING", "JOB"]
+    assert lines[1].index("12") == lines[2].index("-") == lines[0].index("ATTEMPT")
     assert lines[1].index("long-name-abc") == lines[2].index("b-1") == lines[0].index("RUN ID")
     assert lines[1].split()[-1] == "novaft-long"
     assert lines[2].split()[-3:] == ["2h", "01m", "-"]
@@ -162,3 +164,24 @@ def test_report_text_renders_the_validators_own_report() -> None:
     assert "    train:1  role_invalid  $.messages[0].role" in text
     assert "    train:3  not_an_object  " in text
     assert "    train (file)  too_few_records  " in text
+
+
+def test_status_shows_the_evaluation_gate_and_each_metric_against_the_base() -> None:
+    from novaft.operator.text import evaluation_rows
+
+    evaluation = {
+        "status": "Completed",
+        "gate": "passed",
+        "metrics": {
+            "gen_qa.rougeL": {"fine_tuned": 0.58, "base": 0.5336, "delta": 0.0464},
+            "mmlu.accuracy": {"fine_tuned": 0.71, "base": None, "delta": None},
+        },
+    }
+    assert evaluation_rows(evaluation) == [
+        ("evaluation", "Completed, gate passed"),
+        ("", "gen_qa.rougeL: 0.58 (base 0.5336, change +0.0464)"),
+        ("", "mmlu.accuracy: 0.71"),
+    ]
+    failed = evaluation_rows({"status": "EvaluationFailed", "metrics": {}, "failure": "job x ended Failed: OOM"})
+    assert failed == [("evaluation", "EvaluationFailed"), ("eval failed", "job x ended Failed: OOM")]
+    assert evaluation_rows({}) == []

@@ -7,6 +7,7 @@ existing item; ``update`` never creates a half item), so a step tested against t
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import json
 from collections.abc import Mapping
@@ -14,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from novaft.errors import InputFileError
-from novaft.pipeline.contracts import DatasetLocation, RunContext
+from novaft.pipeline.contracts import DatasetLocation, PinnedObject, RunContext
 from novaft.pipeline.errors import RunNotFound, TrainingJobNotFound
 from novaft.pipeline.facts import RUNS_TABLE_PARTITION_KEY, STATUS_COMPLETED
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.ports import JobNameTaken
+from novaft.policy import StagePolicy
 
 REGION = "us-west-2"
 DATASETS_BUCKET = "datasets"
@@ -40,21 +42,41 @@ def settings(**overrides: Any) -> Settings:
         "topic_arn": f"arn:aws:sns:{REGION}:123456789012:novaft-dev-runs",
         "default_job": DEFAULT_JOB,
         "region": REGION,
+        # The price table has us-east-1 prices only: no run in REGION has a cost to cap or to ask approval for.
+        "policy": StagePolicy(max_run_usd=None, approval_above_usd=None),
     }
     return Settings(**{**values, **overrides})
 
 
+TRAIN_KEY = "incoming/demo/train.jsonl"
+
+
+def pinned(key: str = TRAIN_KEY, version_id: str | None = "v1", **fields: Any) -> PinnedObject:
+    return PinnedObject(key=key, version_id=version_id, **{"etag": "e1", "size": 1, **fields})
+
+
 def run_context(run_id: str = "demo-0123456789ab", **dataset: Any) -> RunContext:
+    """``dataset`` overrides ``train`` / ``validation`` / ``job`` (PinnedObject) of the run's dataset."""
     return RunContext(
         run_id=run_id,
         run_name="demo",
-        dataset=DatasetLocation(
-            **{"bucket": DATASETS_BUCKET, "train_key": "incoming/demo/train.jsonl", "etag": "e1", **dataset}
-        ),
+        attempt=1,
+        dataset=DatasetLocation(**{"bucket": DATASETS_BUCKET, "train": pinned(), **dataset}),
         artifacts_bucket=ARTIFACTS_BUCKET,
         artifacts_prefix=f"runs/{run_id}/",
         training_job_name=f"novaft-{run_id}",
     )
+
+
+RUN = run_context()
+"""The run most step tests act on; its training job is ``JOB``."""
+JOB = RUN.training_job_name
+
+
+def registered_runs(status: str, **fields: Any) -> FakeRunStore:
+    """A runs table holding ``RUN`` as RegisterRun wrote it (started by ``EXECUTION_ARN``), at ``status``."""
+    item = {"run_id": RUN.run_id, "run_name": RUN.run_name, "status": status, "execution_arn": EXECUTION_ARN, **fields}
+    return FakeRunStore({RUN.run_id: item})
 
 
 class _Body(io.BytesIO):
@@ -67,16 +89,36 @@ class _Body(io.BytesIO):
 
 @dataclass
 class FakeObjectStore:
+    """A versioned bucket: ``add`` writes a new version ("v1", "v2", ... per key); reads by version see that one."""
+
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    versions: dict[tuple[str, str], dict[str, bytes]] = field(default_factory=dict)
     opened: list[_Body] = field(default_factory=list)
     reads: list[tuple[str, str, str | None]] = field(default_factory=list)
+    copies: list[tuple[str, str, str | None, str, str, str | None]] = field(default_factory=list)
+    content_types: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def add(self, bucket: str, key: str, body: bytes | str) -> None:
-        self.objects[(bucket, key)] = body.encode() if isinstance(body, str) else body
+    def add(self, bucket: str, key: str, body: bytes | str) -> str:
+        data = body.encode() if isinstance(body, str) else body
+        versions = self.versions.setdefault((bucket, key), {})
+        version_id = f"v{len(versions) + 1}"
+        versions[version_id] = data
+        self.objects[(bucket, key)] = data
+        return version_id
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Removes the current object; its versions stay readable by version id, as on a versioned bucket."""
+        del self.objects[(bucket, key)]
+
+    def _current_version(self, bucket: str, key: str) -> str | None:
+        versions = self.versions.get((bucket, key), {})
+        return list(versions)[-1] if versions and (bucket, key) in self.objects else None
 
     def _get(self, bucket: str, key: str, version_id: str | None) -> bytes:
         self.reads.append((bucket, key, version_id))
         try:
+            if version_id is not None:
+                return self.versions[(bucket, key)][version_id]
             return self.objects[(bucket, key)]
         except KeyError:
             raise InputFileError(f"s3://{bucket}/{key} does not exist (or the version is gone)") from None
@@ -90,12 +132,35 @@ class FakeObjectStore:
     def exists(self, bucket: str, key: str) -> bool:
         return (bucket, key) in self.objects
 
+    def head(self, bucket: str, key: str, version_id: str | None = None) -> PinnedObject:
+        version = version_id or self._current_version(bucket, key)
+        try:
+            data = self.versions[(bucket, key)][version] if version else self.objects[(bucket, key)]
+        except KeyError:
+            raise InputFileError(f"s3://{bucket}/{key} does not exist (or the version is gone)") from None
+        # As on S3 with SSE-KMS, the ETag is not the content's MD5; the checksum is.
+        return PinnedObject(
+            key=key,
+            version_id=version,
+            etag=f"etag-of-{key}-{version}",
+            size=len(data),
+            checksum=f"SHA256:{hashlib.sha256(data).hexdigest()}",
+        )
+
+    def copy_version(
+        self, source_bucket: str, source: PinnedObject, bucket: str, key: str, *, kms_key_arn: str | None
+    ) -> str:
+        self.copies.append((source_bucket, source.key, source.version_id, bucket, key, kms_key_arn))
+        self.objects[(bucket, key)] = self._get(source_bucket, source.key, source.version_id)
+        return f"s3://{bucket}/{key}"
+
     def put_json(self, bucket: str, key: str, document: Any) -> str:
         self.objects[(bucket, key)] = json.dumps(document).encode()
         return f"s3://{bucket}/{key}"
 
-    def put_text(self, bucket: str, key: str, text: str) -> str:
+    def put_text(self, bucket: str, key: str, text: str, content_type: str = "text/plain; charset=utf-8") -> str:
         self.objects[(bucket, key)] = text.encode()
+        self.content_types[(bucket, key)] = content_type
         return f"s3://{bucket}/{key}"
 
     def json(self, bucket: str, key: str) -> Any:
@@ -109,6 +174,7 @@ class FakeObjectStore:
 class FakeRunStore:
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    attempts: dict[str, int] = field(default_factory=dict)
 
     def put_new(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
         run_id = str(item[RUNS_TABLE_PARTITION_KEY])
@@ -116,6 +182,13 @@ class FakeRunStore:
             return copy.deepcopy(self.items[run_id])
         self.items[run_id] = copy.deepcopy(dict(item))
         return None
+
+    def find(self, run_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.items[run_id]) if run_id in self.items else None
+
+    def next_attempt(self, run_name: str) -> int:
+        self.attempts[run_name] = self.attempts.get(run_name, 0) + 1
+        return self.attempts[run_name]
 
     def get(self, run_id: str) -> dict[str, Any]:
         if run_id not in self.items:

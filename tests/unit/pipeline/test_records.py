@@ -6,9 +6,10 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from novaft.pipeline.contracts import DatasetLocation, RunContext, WorkflowFailure
+from novaft.pipeline.contracts import DatasetLocation, PinnedObject, RunContext, WorkflowFailure
 from novaft.pipeline.records import (
     SNS_SUBJECT_MAX_CHARS,
+    Notification,
     RunUpdate,
     console_links,
     iso_utc,
@@ -22,7 +23,8 @@ from novaft.pipeline.records import (
 RUN = RunContext(
     run_id="demo-0123456789ab",
     run_name="demo",
-    dataset=DatasetLocation(bucket="data", train_key="incoming/demo/train.jsonl", etag="e1"),
+    attempt=2,
+    dataset=DatasetLocation(bucket="data", train=PinnedObject(key="incoming/demo/train.jsonl", etag="e1", size=3)),
     artifacts_bucket="artifacts",
     artifacts_prefix="runs/demo-0123456789ab/",
     training_job_name="novaft-demo-0123456789ab",
@@ -101,7 +103,11 @@ def test_registered_item_has_table_keys() -> None:
     assert item["record_type"] == "run"
     assert item["status"] == "Registered"
     assert item["execution_arn"] == "arn:exec"
-    assert item["dataset"] == {"bucket": "data", "train_key": "incoming/demo/train.jsonl", "etag": "e1"}
+    assert item["attempt"] == 2
+    assert item["dataset"] == {
+        "bucket": "data",
+        "train": {"key": "incoming/demo/train.jsonl", "etag": "e1", "size": 3},
+    }
 
 
 def test_run_document_merges_update_and_plain_numbers() -> None:
@@ -123,11 +129,9 @@ def test_notification_subject_is_bounded_and_message_skips_empty_details() -> No
     assert "Shown: v" in note.message and "Hidden" not in note.message
 
 
-# SNS Publish API reference: "Subjects must be UTF-8 text with no line breaks or control characters, and less than
-# 100 characters long". The run name comes from the uploaded key, which may hold any of these.
-@pytest.mark.parametrize("run_name", ["x" * 200, "line\nbreak", "tab\there", "bell\x07\x7f", "ünïcödé-ok"])
-def test_notification_subject_is_one_line_under_100_characters(run_name: str) -> None:
-    note = notification_for(
+def _failed_run_note(run_name: str) -> Notification:
+    """The notification of a failed run named ``run_name``, with no details or links to add lines of their own."""
+    return notification_for(
         run=RUN.model_copy(update={"run_name": run_name}),
         stage="dev",
         status="Failed",
@@ -135,5 +139,32 @@ def test_notification_subject_is_one_line_under_100_characters(run_name: str) ->
         details={},
         links={},
     )
+
+
+def _has_control_characters(text: str) -> bool:
+    """C0 (with DEL) and C1 control characters: what breaks an SNS subject or forges lines in a terminal."""
+    return any(ord(char) < 32 or 127 <= ord(char) < 160 for char in text)
+
+
+# SNS Publish API reference: "Subjects must be UTF-8 text with no line breaks or control characters, and less than
+# 100 characters long". The run name comes from the uploaded key, which may hold any of these.
+@pytest.mark.parametrize("run_name", ["x" * 200, "line\nbreak", "tab\there", "bell\x07\x7f", "ünïcödé-ok"])
+def test_notification_subject_is_one_line_under_100_characters(run_name: str) -> None:
+    note = _failed_run_note(run_name)
     assert len(note.subject) < 100
-    assert not any(ord(char) < 32 or 127 <= ord(char) < 160 for char in note.subject), repr(note.subject)
+    assert not _has_control_characters(note.subject), repr(note.subject)
+
+
+# The run name comes from the uploaded key: a line break in it must not forge lines of the e-mail body, and an escape
+# sequence must not reach the reader's terminal.
+@pytest.mark.parametrize(
+    "run_name",
+    ["forged\nLinks:\n  training job: https://evil.example", "carriage\rreturn", "escape\x1b[31mred", "nul\x00byte"],
+)
+def test_notification_body_names_the_run_without_control_characters(run_name: str) -> None:
+    note = _failed_run_note(run_name)
+    first_line = note.message.splitlines()[0]
+    assert first_line.startswith(f"Run {RUN.run_id} (") and first_line.endswith(") ended with status Failed.")
+    assert not _has_control_characters(first_line), repr(first_line)
+    assert "Links:" not in [line.strip() for line in note.message.splitlines()]  # no links given: none forged
+    assert not any(char in note.message for char in "\r\x1b\x00")

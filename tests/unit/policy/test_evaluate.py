@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any
 
 import pytest
@@ -95,14 +96,6 @@ RULES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], str, str]
         "team",
     ),
     (
-        "allowed_tag_keys",
-        {"allowed_tag_keys": ["team"]},
-        {"tag_keys": ("team",)},
-        {"tag_keys": ("NoVaFt:run-id",)},
-        "'NoVaFt:run-id'",
-        "team",
-    ),
-    (
         "allow_base_checkpoint_uri",
         {},
         {"base_checkpoint_uri_given": False},
@@ -147,10 +140,19 @@ def test_unknown_running_jobs_are_not_counted_as_too_many() -> None:
     assert evaluate(_policy(max_concurrent_jobs=1), _request(active_jobs=None)).allowed
 
 
-def test_a_reserved_tag_key_is_refused_because_of_its_prefix() -> None:
-    decision = evaluate(StagePolicy(), _request(tag_keys=(facts.RUN_ID_TAG,)))
-    assert [finding.rule for finding in decision.violations] == ["allowed_tag_keys"]
-    assert facts.RESERVED_TAG_PREFIX in decision.violations[0].message
+@pytest.mark.parametrize(
+    ("allowed_tag_keys", "tag_key", "limit"),
+    [((), facts.RUN_ID_TAG, "no tag keys"), (("team",), "NoVaFt:run-id", "team")],
+)
+def test_a_reserved_tag_key_is_refused_because_of_its_prefix_in_any_case(
+    allowed_tag_keys: tuple[str, ...], tag_key: str, limit: str
+) -> None:
+    decision = evaluate(_policy(allowed_tag_keys=allowed_tag_keys), _request(tag_keys=(tag_key,)))
+    [finding] = decision.violations
+    assert (finding.rule, finding.value, finding.limit) == ("allowed_tag_keys", repr(tag_key), limit)
+    assert facts.RESERVED_TAG_PREFIX in finding.message
+    with pytest.raises(PolicyViolation, match=re.escape(finding.describe())):
+        decision.raise_for_violations()
 
 
 def test_the_violation_lists_every_finding() -> None:

@@ -5,13 +5,20 @@ from __future__ import annotations
 import pytest
 
 from novaft.policy import JOB_SPEC_STAGE_OWNED_FIELDS, policy_request_from, stage_owned_field_problems
+from novaft.recipes.errors import JobSpecError
 from novaft.recipes.estimate import estimate_run, load_price_table
 from novaft.recipes.job_spec import JobSpec
 
 
-def test_stage_owned_fields_are_job_spec_keys() -> None:
-    # A key job.yaml could never set would make the check dead; every one must be a real job spec field.
-    assert set(JOB_SPEC_STAGE_OWNED_FIELDS) <= set(JobSpec.model_fields)
+@pytest.mark.parametrize("key", sorted(JOB_SPEC_STAGE_OWNED_FIELDS))
+def test_the_job_spec_refuses_each_stage_owned_key_saying_where_the_stage_sets_it(key: str) -> None:
+    # Not a job spec field (the stage sets it), yet refused with its own reason rather than as an unknown key.
+    assert key not in JobSpec.model_fields
+    with pytest.raises(JobSpecError) as raised:
+        JobSpec.from_yaml_text(f"model: micro\nmethod: sft\npeft: lora\n{key}: x\n", source="incoming/r/job.yaml")
+    (problem,) = raised.value.problems
+    assert (problem.field, problem.reason) == (key, JOB_SPEC_STAGE_OWNED_FIELDS[key])
+    assert "set by the stage" in str(raised.value) and "unknown key" not in str(raised.value)
 
 
 @pytest.mark.parametrize("key", sorted(JOB_SPEC_STAGE_OWNED_FIELDS))

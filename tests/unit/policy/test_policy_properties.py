@@ -112,6 +112,14 @@ BREAKERS: dict[str, Callable[[StagePolicy, PolicyRequest], Case]] = {
         dataclasses.replace(r, base_checkpoint_uri_given=True),
     ),
     "max_concurrent_jobs": lambda p, r: (p, dataclasses.replace(r, active_jobs=p.max_concurrent_jobs)),
+    "allow_provisioned_throughput": lambda p, r: (
+        _policy(p, allow_provisioned_throughput=False),
+        dataclasses.replace(r, deploy_target=facts.DEPLOY_PROVISIONED),
+    ),
+    "max_model_units": lambda p, r: (
+        _policy(p, allow_provisioned_throughput=True),
+        dataclasses.replace(r, deploy_target=facts.DEPLOY_PROVISIONED, model_units=p.max_model_units + 1),
+    ),
 }
 
 

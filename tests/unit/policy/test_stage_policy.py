@@ -161,3 +161,14 @@ def test_each_shipped_stage_runs_its_default_job_under_its_policy(stage: str) ->
     decision = evaluate(policy, policy_request_from(spec, estimate, spent_last_30_days_usd=0, active_jobs=0))
     assert decision.violations == ()
     assert decision.cost_ceiling_usd is not None
+
+
+def test_null_means_the_default_because_the_cdk_drops_null_context_values() -> None:
+    assert _load({"max_run_usd": None, "approval_above_usd": None}) == StagePolicy()
+
+
+@pytest.mark.parametrize("key", ["max_run_usd", "approval_above_usd", "budget_usd", "allowed_instance_types"])
+def test_false_turns_a_limit_off_and_reads_back_unchanged(key: str) -> None:
+    policy = _load({key: False})
+    assert getattr(policy, key) is None
+    assert _load(json.loads(json.dumps(policy.to_dict()))) == policy

@@ -19,6 +19,31 @@ def test_catalog_has_the_21_nova_1_variants_and_2_nova_2_lite_sft_variants() -> 
     assert {(v.method, v.peft) for v in nova_2} == {("sft", "lora"), ("sft", "full")}
 
 
+@pytest.mark.parametrize(
+    ("variant_id", "name", "default_replicas", "allowed_replicas"),
+    [
+        ("nova_lite_2_0_p5_gpu_lora_sft", "my-lora-sft-run", 1, (1, 4, 8, 16, 32)),
+        ("nova_lite_2_0_p5_gpu_sft", "my-full-rank-sft-run", 4, (4, 8, 16, 32)),
+    ],
+)
+def test_nova_2_lite_sft_follows_the_june_2026_official_recipes(
+    variant_id: str, name: str, default_replicas: int, allowed_replicas: tuple[int, ...]
+) -> None:
+    variant = CATALOG.variant(variant_id)
+    assert (variant.replicas.default, variant.replicas.allowed) == (default_replicas, allowed_replicas)
+    assert set(variant.instance_types) == {"ml.p5.48xlarge", "ml.p5en.48xlarge", "ml.p4d.24xlarge"}
+    assert variant.default_instance_type == "ml.p5.48xlarge"
+    assert not variant.validation_channel
+    run = CATALOG.template_values(variant)["run"]
+    assert (run["name"], run["mlflow_run_name"]) == (name, name)
+    assert run["mlflow_experiment_name"] == name.removesuffix("-run") + "-experiment"
+
+
+def test_nova_2_max_steps_stops_at_the_template_parameters_bound() -> None:
+    bounds = CATALOG.limits["max_steps"]
+    assert (bounds.min, bounds.max) == (4, 100_000)
+
+
 def test_regions_with_training_images() -> None:
     assert CATALOG.regions_with_training_images() == frozenset({"us-east-1", "us-west-2", "ap-northeast-1"})
 

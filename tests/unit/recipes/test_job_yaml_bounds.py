@@ -120,8 +120,9 @@ def test_a_job_yaml_at_the_size_limit_is_read() -> None:
 
 
 def test_a_boolean_is_still_a_boolean_where_one_is_wanted() -> None:
-    spec = JobSpec.from_yaml_text(VALID + "enable_network_isolation: yes\n", source=SOURCE)
-    assert spec.enable_network_isolation is True
+    text = "model: lite-2\nmethod: sft\npeft: lora\nhyperparameters:\n  reasoning_enabled: yes\n"
+    spec = JobSpec.from_yaml_text(text, source=SOURCE)
+    assert spec.hyperparameters.reasoning_enabled is True
 
 
 @pytest.mark.parametrize(

@@ -20,12 +20,7 @@ INPUTS = TrainingJobInputs(
     output_s3_uri="s3://artifacts/runs/run-1/output/",
     tensorboard_s3_uri="s3://artifacts/runs/run-1/tensorboard/",
 )
-SECURE = {
-    "output_kms_key": "spec-out",
-    "volume_kms_key": "spec-vol",
-    "vpc": {"subnets": ["subnet-spec"], "security_group_ids": ["sg-spec"]},
-    "tags": {"team": "spec", "cost": "spec"},
-}
+TAGGED = {"tags": {"team": "spec", "cost": "spec"}}
 
 
 def _request(spec: dict[str, Any], inputs: TrainingJobInputs = INPUTS) -> dict[str, Any]:
@@ -55,14 +50,14 @@ def test_sdk_shape_channels_and_hyperparameters() -> None:
     )
 
 
-def test_spec_security_settings_are_used_when_inputs_have_none() -> None:
-    request = _request({"model": "micro", "method": "sft", "peft": "lora", **SECURE})
-    assert request["OutputDataConfig"]["KmsKeyId"] == "spec-out"
-    assert request["ResourceConfig"]["VolumeKmsKeyId"] == "spec-vol"
-    assert request["VpcConfig"] == {"SecurityGroupIds": ["sg-spec"], "Subnets": ["subnet-spec"]}
+def test_without_stage_security_settings_the_request_has_none() -> None:
+    request = _request({"model": "micro", "method": "sft", "peft": "lora"})
+    assert "KmsKeyId" not in request["OutputDataConfig"]
+    assert "VolumeKmsKeyId" not in request["ResourceConfig"]
+    assert "VpcConfig" not in request
 
 
-def test_explicit_inputs_win_over_the_spec() -> None:
+def test_the_stage_security_settings_and_tags_of_the_inputs_are_used() -> None:
     inputs = replace(
         INPUTS,
         output_kms_key="in-out",
@@ -71,7 +66,7 @@ def test_explicit_inputs_win_over_the_spec() -> None:
         security_group_ids=["sg-in"],
         tags={"cost": "inputs", "run": "run-1"},
     )
-    request = _request({"model": "micro", "method": "sft", "peft": "lora", **SECURE}, inputs)
+    request = _request({"model": "micro", "method": "sft", "peft": "lora", **TAGGED}, inputs)
     assert request["OutputDataConfig"]["KmsKeyId"] == "in-out"
     assert request["ResourceConfig"]["VolumeKmsKeyId"] == "in-vol"
     assert request["VpcConfig"] == {"SecurityGroupIds": ["sg-in"], "Subnets": ["subnet-in"]}
@@ -93,10 +88,16 @@ def test_inter_container_encryption_only_with_several_instances(spec: dict[str, 
     assert ("EnableInterContainerTrafficEncryption" in _request(spec)) == encrypted
 
 
-def test_network_isolation_is_opt_in() -> None:
+def test_the_stage_can_encrypt_inter_container_traffic_of_a_single_instance() -> None:
+    spec = {"model": "micro", "method": "sft", "peft": "lora", "instance_type": "ml.g5.12xlarge"}
+    request = _request(spec, replace(INPUTS, encrypt_inter_container_traffic=True))
+    assert request["EnableInterContainerTrafficEncryption"] is True
+
+
+def test_network_isolation_is_opt_in_by_the_stage() -> None:
     spec = {"model": "micro", "method": "sft", "peft": "lora"}
     assert "EnableNetworkIsolation" not in _request(spec)
-    assert _request({**spec, "enable_network_isolation": True})["EnableNetworkIsolation"] is True
+    assert _request(spec, replace(INPUTS, enable_network_isolation=True))["EnableNetworkIsolation"] is True
 
 
 def test_nova_2_gets_no_validation_channel() -> None:

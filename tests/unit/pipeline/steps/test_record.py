@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from typing import Any
 
 import pytest
 
-from novaft.pipeline.contracts import RecordResultInput, TrainingStarted, WorkflowFailure
+from novaft.pipeline.contracts import RecordResultInput
 from novaft.pipeline.errors import DatasetInvalid, EventNotRecognized, TrainingJobNotFound
 from novaft.pipeline.facts import (
     OUTPUT_MANIFEST_FILE,
@@ -17,41 +15,25 @@ from novaft.pipeline.facts import (
     STATUS_FAILED,
     STATUS_TRAINING,
     STATUS_VALIDATING,
-    TRAINING_OUTPUT_DIR,
 )
-from novaft.pipeline.manifest import output_archive_key
-from novaft.pipeline.steps.record import RecordedRun, record_result
 from tests.unit.pipeline.fakes import (
     ARTIFACTS_BUCKET,
-    EXECUTION_ARN,
+    JOB,
     LATER,
+    RUN,
     FakeObjectStore,
     FakeRunStore,
     FakeTrainingJobs,
-    run_context,
-    settings,
+    registered_runs,
 )
+from tests.unit.pipeline.steps.recording import ARCHIVE_KEY, after_failure, after_training, output_archive, record
 
-RUN = run_context()
-JOB = RUN.training_job_name
 RUN_JSON_KEY = f"{RUN.artifacts_prefix}{RUN_JSON_FILE}"
-ARCHIVE_KEY = output_archive_key(f"{RUN.artifacts_prefix}{TRAINING_OUTPUT_DIR}/", JOB)
 CHECKPOINT = "s3://customer-escrow-123456789012-smtj-abc/demo/checkpoints/step_10"
 
 
 def _archive(manifest: dict[str, Any]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = json.dumps(manifest).encode()
-        member = tarfile.TarInfo(f"output/{OUTPUT_MANIFEST_FILE}")
-        member.size = len(data)
-        tar.addfile(member, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-def _registered(status: str = STATUS_TRAINING, **fields: Any) -> FakeRunStore:
-    item = {"run_id": RUN.run_id, "run_name": RUN.run_name, "status": status, "execution_arn": EXECUTION_ARN, **fields}
-    return FakeRunStore({RUN.run_id: item})
+    return output_archive({OUTPUT_MANIFEST_FILE: json.dumps(manifest).encode()})
 
 
 def _finished(status: str = STATUS_COMPLETED, **fields: Any) -> FakeTrainingJobs:
@@ -67,27 +49,10 @@ def _finished(status: str = STATUS_COMPLETED, **fields: Any) -> FakeTrainingJobs
     return jobs
 
 
-def _record(
-    payload: RecordResultInput, objects: FakeObjectStore, runs: FakeRunStore, jobs: FakeTrainingJobs | None = None
-) -> RecordedRun:
-    return record_result(
-        payload, settings=settings(), objects=objects, runs=runs, jobs=jobs or FakeTrainingJobs(), now=LATER
-    )
-
-
-def _training() -> RecordResultInput:
-    started = TrainingStarted(training_job_name=JOB, training_job_arn=f"arn:aws:sagemaker:::training-job/{JOB}")
-    return RecordResultInput(run=RUN, training=started)
-
-
-def _failure(error: str, cause: str | None = None) -> RecordResultInput:
-    return RecordResultInput(run=RUN, failure=WorkflowFailure(Error=error, Cause=cause))
-
-
 def test_a_completed_job_records_its_checkpoint_hours_and_metrics() -> None:
-    objects, runs = FakeObjectStore(), _registered()
+    objects, runs = FakeObjectStore(), registered_runs(STATUS_TRAINING)
     objects.add(ARTIFACTS_BUCKET, ARCHIVE_KEY, _archive({"checkpoint_s3_bucket": CHECKPOINT}))
-    recorded = _record(_training(), objects, runs, _finished())
+    recorded = record(after_training(), objects, runs, _finished())
     assert recorded.outcome is not None and recorded.outcome.training_hours == 3.0
     result = recorded.result
     assert result.status == STATUS_COMPLETED
@@ -108,10 +73,10 @@ def test_a_completed_job_records_its_checkpoint_hours_and_metrics() -> None:
     [(None, "does not exist"), (b"not a tar archive", "not a readable tar.gz"), (_archive({}), "should be an s3://")],
 )
 def test_a_completed_job_without_a_readable_manifest_is_still_recorded(archive: bytes | None, problem: str) -> None:
-    objects, runs = FakeObjectStore(), _registered()
+    objects, runs = FakeObjectStore(), registered_runs(STATUS_TRAINING)
     if archive is not None:
         objects.add(ARTIFACTS_BUCKET, ARCHIVE_KEY, archive)
-    result = _record(_training(), objects, runs, _finished()).result
+    result = record(after_training(), objects, runs, _finished()).result
     assert result.status == STATUS_COMPLETED
     item = runs.items[RUN.run_id]
     assert item.get("checkpoint_s3_uri") is None and problem in item["manifest_problem"]
@@ -119,8 +84,8 @@ def test_a_completed_job_without_a_readable_manifest_is_still_recorded(archive: 
 
 
 def test_a_failed_job_records_the_reason_and_reads_no_archive() -> None:
-    objects, runs = FakeObjectStore(), _registered()
-    recorded = _record(_training(), objects, runs, _finished(STATUS_FAILED, FailureReason="CUDA out of memory"))
+    objects, runs = FakeObjectStore(), registered_runs(STATUS_TRAINING)
+    recorded = record(after_training(), objects, runs, _finished(STATUS_FAILED, FailureReason="CUDA out of memory"))
     assert recorded.result.status == STATUS_FAILED
     assert "Training ended with status Failed: CUDA out of memory." in recorded.result.message
     assert objects.reads == []
@@ -128,13 +93,13 @@ def test_a_failed_job_records_the_reason_and_reads_no_archive() -> None:
 
 
 def test_an_unknown_job_status_is_a_failed_run() -> None:
-    runs = _registered()
-    assert _record(_training(), FakeObjectStore(), runs, _finished("Deleting")).result.status == STATUS_FAILED
+    runs = registered_runs(STATUS_TRAINING)
+    assert record(after_training(), FakeObjectStore(), runs, _finished("Deleting")).result.status == STATUS_FAILED
 
 
 def test_an_unregistered_run_still_gets_run_json_but_no_half_item() -> None:
     objects, runs = FakeObjectStore(), FakeRunStore()
-    result = _record(_failure("States.Timeout"), objects, runs).result
+    result = record(after_failure("States.Timeout"), objects, runs).result
     assert result.status == STATUS_FAILED
     assert objects.json(ARTIFACTS_BUCKET, RUN_JSON_KEY)["run_id"] == RUN.run_id
     assert runs.items == {}
@@ -142,14 +107,14 @@ def test_an_unregistered_run_still_gets_run_json_but_no_half_item() -> None:
 
 def test_a_finished_job_that_no_longer_exists_is_named() -> None:
     with pytest.raises(TrainingJobNotFound, match=JOB):
-        _record(_training(), FakeObjectStore(), _registered(), FakeTrainingJobs())
+        record(after_training(), FakeObjectStore(), registered_runs(STATUS_TRAINING), FakeTrainingJobs())
 
 
 def test_invalid_data_is_recorded_as_such_with_the_validator_message() -> None:
     objects = FakeObjectStore()
-    runs = _registered(STATUS_DATASET_INVALID, report_s3_uri="s3://artifacts/report.json")
+    runs = registered_runs(STATUS_DATASET_INVALID, report_s3_uri="s3://artifacts/report.json")
     cause = json.dumps({"errorMessage": "Dataset s3://d/t.jsonl is not valid", "errorType": "DatasetInvalid"})
-    result = _record(_failure(DatasetInvalid.workflow_error, cause), objects, runs).result
+    result = record(after_failure(DatasetInvalid.workflow_error, cause), objects, runs).result
     assert result.status == STATUS_DATASET_INVALID
     assert "The run stopped at an error: Dataset s3://d/t.jsonl is not valid" in result.message
     assert "Validation report: s3://artifacts/report.json" in result.message
@@ -160,8 +125,8 @@ def test_invalid_data_is_recorded_as_such_with_the_validator_message() -> None:
 @pytest.mark.parametrize(("job_arn", "job_linked"), [(None, False), (f"arn:aws:sagemaker:::training-job/{JOB}", True)])
 def test_a_failed_step_links_the_training_job_only_once_one_exists(job_arn: str | None, job_linked: bool) -> None:
     objects = FakeObjectStore()
-    runs = _registered(STATUS_VALIDATING, **({"training_job_arn": job_arn} if job_arn else {}))
-    result = _record(_failure("SageMakerCapacityError", "no capacity"), objects, runs).result
+    runs = registered_runs(STATUS_VALIDATING, **({"training_job_arn": job_arn} if job_arn else {}))
+    result = record(after_failure("SageMakerCapacityError", "no capacity"), objects, runs).result
     assert result.status == STATUS_FAILED
     links = objects.json(ARTIFACTS_BUCKET, RUN_JSON_KEY)["links"]
     assert ("training_job" in links) is job_linked and "execution" in links
@@ -170,4 +135,4 @@ def test_a_failed_step_links_the_training_job_only_once_one_exists(job_arn: str 
 
 def test_a_payload_without_training_or_failure_is_not_recognized() -> None:
     with pytest.raises(EventNotRecognized, match=r"'training'.*'failure'"):
-        _record(RecordResultInput(run=RUN), FakeObjectStore(), _registered())
+        record(RecordResultInput(run=RUN), FakeObjectStore(), registered_runs(STATUS_TRAINING))

@@ -7,15 +7,20 @@ import pytest
 from novaft.pipeline.contracts import RenderRecipeInput, ValidationOutcome
 from novaft.pipeline.errors import JobSpecInvalid, SettingsInvalid
 from novaft.pipeline.facts import (
+    JOB_FILE,
     PLAN_FILE,
     RUN_ID_TAG,
+    SNAPSHOT_DIR,
     STAGE_TAG,
     STATUS_REGISTERED,
     STATUS_VALIDATING,
+    TRAIN_FILE,
     TRAINING_OUTPUT_DIR,
+    VALIDATION_FILE,
     VALIDATION_REPORT_FILE,
 )
-from novaft.pipeline.job_spec_source import job_spec_from, validation_options_for
+from novaft.pipeline.job_spec_source import job_spec_from
+from novaft.pipeline.steps.job_spec import job_spec_document
 from novaft.pipeline.steps.render import render_run_recipe
 from novaft.pipeline.steps.validate import validate_run_dataset
 from novaft.recipes import JobSpec, load_price_table
@@ -29,12 +34,13 @@ from tests.unit.pipeline.fakes import (
     ROLE_ARN,
     FakeObjectStore,
     FakeRunStore,
+    pinned,
     run_context,
     settings,
     valid_sft,
 )
 
-RUN = run_context(validation_key="incoming/demo/validation.jsonl")
+RUN = run_context(validation=pinned(f"incoming/demo/{VALIDATION_FILE}"), job=pinned(f"incoming/demo/{JOB_FILE}"))
 PLAN_KEY = f"{RUN.artifacts_prefix}{PLAN_FILE}"
 
 
@@ -46,10 +52,10 @@ def _spec(**fields: Any) -> JobSpec:
 def stores() -> tuple[FakeObjectStore, FakeRunStore, ValidationOutcome]:
     objects = FakeObjectStore()
     objects.add(DATASETS_BUCKET, RUN.dataset.train_key, valid_sft())
-    objects.add(DATASETS_BUCKET, "incoming/demo/validation.jsonl", valid_sft(2))
+    objects.add(DATASETS_BUCKET, f"incoming/demo/{VALIDATION_FILE}", valid_sft(2))
+    objects.add(DATASETS_BUCKET, f"incoming/demo/{JOB_FILE}", "model: micro\nmethod: sft\npeft: lora\n")
     runs = FakeRunStore({RUN.run_id: {"run_id": RUN.run_id, "status": STATUS_REGISTERED}})
-    options = validation_options_for(_spec(), dataset_bucket=DATASETS_BUCKET)
-    validation = validate_run_dataset(RUN, options=options, objects=objects, runs=runs, now=NOW)
+    validation = validate_run_dataset(RUN, settings=settings(), objects=objects, runs=runs, now=NOW)
     return objects, runs, validation
 
 
@@ -57,9 +63,10 @@ def _render(
     stores: tuple[FakeObjectStore, FakeRunStore, ValidationOutcome], spec: JobSpec, **setting_overrides: Any
 ) -> Any:
     objects, runs, validation = stores
+    # The spec arrives in the workflow state, as ValidateDataset carries it.
+    carried = validation.model_copy(update={"job_spec": job_spec_document(spec)})
     return render_run_recipe(
-        RenderRecipeInput(run=RUN, validation=validation),
-        spec=spec,
+        RenderRecipeInput(run=RUN, validation=carried),
         prices=load_price_table(),
         settings=settings(**setting_overrides),
         objects=objects,
@@ -83,8 +90,9 @@ def test_the_recipe_and_plan_are_written_before_anything_runs(
     assert request["TrainingJobName"] == RUN.training_job_name and request["RoleArn"] == ROLE_ARN
     assert request["OutputDataConfig"]["S3OutputPath"] == f"{artifacts}{TRAINING_OUTPUT_DIR}/"
     channels = {channel["ChannelName"]: channel for channel in request["InputDataConfig"]}
-    assert channels["train"]["DataSource"]["S3DataSource"]["S3Uri"] == f"s3://{DATASETS_BUCKET}/{RUN.dataset.train_key}"
-    assert "validation" in channels
+    snapshot = f"{artifacts}{SNAPSHOT_DIR}/"
+    assert channels["train"]["DataSource"]["S3DataSource"]["S3Uri"] == f"{snapshot}{TRAIN_FILE}"
+    assert channels["validation"]["DataSource"]["S3DataSource"]["S3Uri"] == f"{snapshot}{VALIDATION_FILE}"
     assert {"Key": RUN_ID_TAG, "Value": RUN.run_id} in request["Tags"]
     assert {"Key": STAGE_TAG, "Value": "dev"} in request["Tags"]
     document = objects.json(ARTIFACTS_BUCKET, PLAN_KEY)
@@ -150,3 +158,14 @@ def test_without_a_training_role_nothing_is_written(
     with pytest.raises(SettingsInvalid, match="NOVAFT_TRAINING_ROLE_ARN"):
         _render(stores, _spec(), training_role_arn=None)
     assert (ARTIFACTS_BUCKET, PLAN_KEY) not in objects.objects
+
+
+def test_the_carried_spec_is_used_and_job_yaml_is_not_read_again(
+    stores: tuple[FakeObjectStore, FakeRunStore, ValidationOutcome],
+) -> None:
+    objects, _, _ = stores
+    objects.add(DATASETS_BUCKET, f"incoming/demo/{JOB_FILE}", "model: pro\nmethod: dpo\npeft: full\n")
+    reads_before = len(objects.reads)
+    _render(stores, _spec())
+    assert objects.reads[reads_before:] == []
+    assert objects.json(ARTIFACTS_BUCKET, PLAN_KEY)["job_spec"]["model"] == "micro"

@@ -21,16 +21,15 @@ from tests.unit.pipeline.fakes import (
     ARTIFACTS_BUCKET,
     DATASETS_BUCKET,
     EXECUTION_ARN,
+    JOB,
     LATER,
+    RUN,
     FakeNotifier,
     FakeRunStore,
     FakeTrainingJobs,
-    run_context,
+    registered_runs,
     settings,
 )
-
-RUN = run_context()
-JOB = RUN.training_job_name
 
 
 def _event(status: str, error: str | None = None, cause: str | None = None) -> ExecutionStatusChangeEvent:
@@ -41,16 +40,8 @@ def _event(status: str, error: str | None = None, cause: str | None = None) -> E
 
 
 def _runs(status: str = STATUS_TRAINING, **fields: Any) -> FakeRunStore:
-    item = {
-        "run_id": RUN.run_id,
-        "run_name": RUN.run_name,
-        "status": status,
-        "execution_arn": EXECUTION_ARN,
-        "training_job_name": JOB,
-        "dataset": {"bucket": DATASETS_BUCKET, "train_key": RUN.dataset.train_key},
-        **fields,
-    }
-    return FakeRunStore({RUN.run_id: item})
+    dataset = {"bucket": DATASETS_BUCKET, "train_key": RUN.dataset.train_key}
+    return registered_runs(status, training_job_name=JOB, dataset=dataset, **fields)
 
 
 def _stop(event: ExecutionStatusChangeEvent, runs: FakeRunStore, jobs: FakeTrainingJobs, notifier: FakeNotifier) -> Any:

@@ -1,0 +1,99 @@
+"""``novaft plan --stage NAME``: the stage's settings and policy, read offline from cdk.json, and the verdict on a plan.
+
+The same ``StagePolicy.from_mapping`` the CDK app runs at synth reads the stage's ``policy`` object, and the same
+``evaluate`` RenderRecipe runs judges the plan, so the command refuses what the pipeline would refuse, with the same
+message (docs/policy.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from novaft.errors import InputFileError, UsageError
+from novaft.pipeline.facts import (
+    DEFAULT_MAX_TRAINING_HOURS,
+    STAGE_MAX_TRAINING_HOURS_KEY,
+    STAGE_POLICY_KEY,
+    STAGES_CONTEXT_KEY,
+    STATUS_AWAITING_APPROVAL,
+    STATUS_REJECTED,
+)
+from novaft.policy import PolicyDecision, StagePolicy
+
+DEFAULT_CDK_JSON = Path("cdk.json")
+
+
+@dataclass(frozen=True)
+class StagePlanSettings:
+    """What one cdk.json stage decides about every job: its region, VPC and policy."""
+
+    name: str
+    region: str | None
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    policy: StagePolicy
+
+
+def read_stage(cdk_json: Path, name: str) -> StagePlanSettings:
+    """The stage ``name`` of ``cdk_json``; ``UsageError`` names the file, the stage or the policy key at fault."""
+    try:
+        document = json.loads(cdk_json.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputFileError(f"{cdk_json}: no such file (run in the project directory, or pass --cdk-json)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{cdk_json}: cannot read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{cdk_json}: not JSON (line {exc.lineno}): {exc.msg}") from None
+    context = document.get("context") if isinstance(document, Mapping) else None
+    stages = context.get(STAGES_CONTEXT_KEY) if isinstance(context, Mapping) else None
+    if not isinstance(stages, Mapping) or not stages:
+        raise UsageError(f"{cdk_json}: context {STAGES_CONTEXT_KEY!r} is missing or empty")
+    if name not in stages:
+        raise UsageError(f"--stage {name!r}: not a stage in {cdk_json}; use one of: {', '.join(stages)}")
+    entry = stages[name]
+    if not isinstance(entry, Mapping):
+        raise UsageError(f"{cdk_json}: {STAGES_CONTEXT_KEY}.{name} is not a mapping")
+    hours = entry.get(STAGE_MAX_TRAINING_HOURS_KEY, DEFAULT_MAX_TRAINING_HOURS)
+    if isinstance(hours, bool) or not isinstance(hours, int | float):
+        raise UsageError(f"{cdk_json}: {STAGES_CONTEXT_KEY}.{name}.{STAGE_MAX_TRAINING_HOURS_KEY}: not a number")
+    policy = StagePolicy.from_mapping(
+        entry.get(STAGE_POLICY_KEY, {}), max_training_hours=hours, source=f"{cdk_json}: {STAGES_CONTEXT_KEY}.{name}"
+    )
+    vpc = entry.get("vpc") or {}
+    region = entry.get("region")
+    return StagePlanSettings(
+        name=name,
+        region=region if isinstance(region, str) and region else None,
+        subnet_ids=tuple(vpc.get("subnet_ids") or ()),
+        security_group_ids=tuple(vpc.get("security_group_ids") or ()),
+        policy=policy,
+    )
+
+
+def verdict_lines(stage: StagePlanSettings, decision: PolicyDecision) -> list[str]:
+    """The plan's policy section in words: refused with every finding, cleared, or waiting for approval and why."""
+    lines = [f"Stage policy ({stage.name}):"]
+    if decision.violations:
+        lines.append("  refused: the pipeline records the run as PolicyViolation and starts no job")
+        lines += [f"  - {finding.describe()}" for finding in decision.violations]
+    elif decision.needs_approval:
+        lines.append("  allowed, but it will wait for approval before it starts, because:")
+        lines += [f"  - {reason}" for reason in decision.approval_reasons]
+        lines.append(
+            f"  (the run waits as {STATUS_AWAITING_APPROVAL} until `novaft approve RUN` or `novaft reject RUN "
+            f"--reason TEXT`; unanswered within {stage.policy.approval_timeout_hours:g} h it is {STATUS_REJECTED})"
+        )
+    else:
+        lines.append("  allowed: no rule broken, no approval needed")
+    if decision.cost_ceiling_usd is not None:
+        lines.append(f"  cost ceiling: ${decision.cost_ceiling_usd:,.2f} (instances x max runtime x price)")
+    return lines
+
+
+def policy_section(stage: StagePlanSettings, decision: PolicyDecision) -> dict[str, Any]:
+    """The plan JSON's ``policy``: the stage, its policy and the decision (``PolicyDecision.to_dict``)."""
+    return {"stage": stage.name, "policy": stage.policy.to_dict(), "decision": decision.to_dict()}

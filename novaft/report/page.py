@@ -1,0 +1,406 @@
+"""The HTML run report and the HTML validation report: one self-contained file each.
+
+Everything the page shows is in the file: styles inline, charts as inline SVG (``novaft.report.svg``), no script, no
+font, no image or link it would fetch. A Content-Security-Policy meta tag forbids any of them, so a page opened from
+an e-mail or a bucket cannot load anything even if a value slipped through. Every value from a run (run names come
+from uploaded keys, messages from containers) is escaped where it is written into the page.
+
+Inputs are the plain documents the pipeline stores (run.json, validation-report.json, plan.json, evaluation results),
+read defensively: a missing or oddly shaped part leaves its section out or says what is missing, it never fails the
+page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+from novaft.pipeline.facts import FINAL_RUN_STATUSES, STATUS_COMPLETED
+from novaft.report.metrics import TrainingMetrics
+from novaft.report.svg import bar_chart, line_chart
+
+# Errors listed by line on the page; the JSON report keeps the full list the validator kept.
+ERRORS_LISTED = 50
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+_STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1f24;margin:0;background:#f6f7f9}
+main{max-width:960px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d8dde3;padding-bottom:4px}
+.sub{color:#57606a;margin:0 0 12px}
+.badge{display:inline-block;padding:2px 8px;border-radius:10px;font-weight:600;font-size:13px}
+.ok{background:#dafbe1;color:#116329}.bad{background:#ffebe9;color:#a40e26}.other{background:#eef1f4;color:#3d4752}
+table{border-collapse:collapse;background:#fff;margin:6px 0 10px;min-width:50%}
+th,td{border:1px solid #d8dde3;padding:4px 10px;text-align:left;vertical-align:top}
+th{background:#eef1f4;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.failure{background:#fff5f5;border:1px solid #f1b8b8;padding:10px 14px;border-radius:6px;white-space:pre-wrap;
+overflow-wrap:anywhere}
+.note{color:#57606a;font-size:13px}
+svg.chart{background:#fff;border:1px solid #d8dde3;max-width:100%;height:auto}
+svg .axis{stroke:#57606a}svg .grid{stroke:#e5e8ec}svg .tick,svg .axis-label{font-size:11px;fill:#57606a}
+svg .series{stroke:#0969da;stroke-width:1.6}svg .series-point{fill:#0969da}svg .bar{fill:#54aeff}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px;overflow-wrap:anywhere}
+""".strip()
+
+
+def _e(value: Any) -> str:
+    """Any value as escaped text; None as a dash."""
+    return "-" if value is None else escape(str(value), quote=True)
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _e(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}g}" if abs(value) < 1e6 else f"{value:,.0f}"
+
+
+def _duration(seconds: Any) -> str:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return "-"
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+def _money(amount: Any, currency: Any) -> str:
+    if not isinstance(amount, int | float) or isinstance(amount, bool):
+        return "-"
+    return f"{amount:,.2f} {_e(currency or 'USD')}"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _rows(rows: Iterable[tuple[str, str]]) -> str:
+    """A two-column table; values are already escaped HTML."""
+    body = "".join(f"<tr><th>{escape(label)}</th><td>{value}</td></tr>" for label, value in rows)
+    return f"<table>{body}</table>"
+
+
+def _grid(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()) -> str:
+    head = "".join(f"<th>{escape(header)}</th>" for header in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="num">{cell}</td>' if i in numeric else f"<td>{cell}</td>" for i, cell in enumerate(row))
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _page(title: str, body: list[str], generated_at: str) -> str:
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(title)}</title>",
+            f"<style>{_STYLE}</style>",
+            "</head>",
+            "<body><main>",
+            *body,
+            f'<p class="note">Generated by novaft at {_e(generated_at)}; self-contained: it loads nothing.</p>',
+            "</main></body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+def _badge(status: str) -> str:
+    kind = "ok" if status in _OK_LOOKING else "bad" if status in _FAILED_LOOKING else "other"
+    return f'<span class="badge {kind}">{_e(status or "unknown")}</span>'
+
+
+_OK_LOOKING = frozenset({STATUS_COMPLETED, "VALID"})
+_FAILED_LOOKING = frozenset({*FINAL_RUN_STATUSES - {STATUS_COMPLETED}, "INVALID"})
+
+
+# --- dataset --------------------------------------------------------------------------------------------------------
+
+
+def _histogram_chart(tokens: Mapping[str, Any]) -> str | None:
+    bins = tokens.get("histogram")
+    if not isinstance(bins, list):
+        return None
+    bars = [
+        (f"{_number(item.get('from'))}-{_number(item.get('to'))}", int(item.get("records") or 0))
+        for item in bins
+        if isinstance(item, Mapping)
+    ]
+    if not bars or not any(count for _, count in bars):
+        return None
+    return bar_chart(
+        bars, kind="token-histogram", title="Estimated tokens per record", x_label="estimated tokens", y_label="records"
+    )
+
+
+def dataset_section(report: Mapping[str, Any], *, heading: str = "Dataset") -> list[str]:
+    """Statistics, the token-length histogram and the validator's verdict."""
+    stats = _mapping(report.get("stats"))
+    tokens = _mapping(stats.get("estimated_tokens"))
+    valid = report.get("valid")
+    verdict = "VALID" if valid is True else "INVALID" if valid is False else "not checked"
+    rows = [
+        ("Verdict", _badge(verdict)),
+        ("Model / method", f"{_e(report.get('model'))} / {_e(report.get('method') or report.get('task'))}"),
+        ("Records", _number(report.get("records", stats.get("records")))),
+        ("Invalid records", _number(stats.get("invalid_records"))),
+        ("Turns (mean per record)", f"{_number(stats.get('turns'))} ({_number(stats.get('mean_turns'))})"),
+        (
+            "Media",
+            f"{_number(stats.get('images'))} images, {_number(stats.get('videos'))} videos, "
+            f"{_number(stats.get('documents'))} documents",
+        ),
+        (
+            "Estimated tokens per record",
+            f"min {_number(tokens.get('min'))}, p50 {_number(tokens.get('p50'))}, p95 {_number(tokens.get('p95'))}, "
+            f"max {_number(tokens.get('max'))}",
+        ),
+        ("Bytes", _number(stats.get("total_bytes"))),
+    ]
+    parts = [f"<h2>{escape(heading)}</h2>", _rows(rows)]
+    chart = _histogram_chart(tokens)
+    if chart:
+        parts.append(chart)
+    validation = _mapping(stats.get("validation"))
+    if validation:
+        parts.append(f'<p class="note">Validation file: {_number(validation.get("records"))} records.</p>')
+    return parts
+
+
+def errors_section(report: Mapping[str, Any], *, limit: int = ERRORS_LISTED) -> list[str]:
+    """Every listed error (up to ``limit``) with its file, line, path, code and message; then counts by code."""
+    errors = [item for item in report.get("errors") or [] if isinstance(item, Mapping)]
+    counts = _mapping(report.get("error_counts"))
+    if not errors and not counts:
+        return []
+    total = sum(value for value in counts.values() if isinstance(value, int)) or len(errors)
+    shown = errors[:limit]
+    rows = [
+        (
+            _e(item.get("file", "train")),
+            _number(item.get("line")) if item.get("line") else "file",
+            f"<code>{_e(item.get('path'))}</code>",
+            f"<code>{_e(item.get('code'))}</code>",
+            _e(item.get("message")),
+        )
+        for item in shown
+    ]
+    parts = [
+        f"<h2>Validation errors (first {len(shown):,} of {total:,}, by line)</h2>",
+        _grid(("File", "Line", "Path", "Code", "Message"), rows, numeric=(1,)),
+    ]
+    if counts:
+        parts.append(
+            _grid(("Code", "Errors"), ((f"<code>{_e(code)}</code>", _number(n)) for code, n in counts.items()), (1,))
+        )
+    return parts
+
+
+# --- run ------------------------------------------------------------------------------------------------------------
+
+
+def _plan_section(run: Mapping[str, Any], plan: Mapping[str, Any] | None) -> list[str]:
+    estimate = _mapping((plan or {}).get("estimate"))
+    billable = run.get("billable_seconds")
+    instance_hours = run.get("training_hours")
+    price = estimate.get("price_per_instance_hour")
+    currency = estimate.get("currency")
+    actual_cost = (
+        instance_hours * price
+        if isinstance(instance_hours, int | float) and isinstance(price, int | float) and billable is not None
+        else None
+    )
+    instances = f"{_number(estimate.get('instance_count'))} x {_e(estimate.get('instance_type'))}" if estimate else "-"
+    rows = [
+        ("Instances", instances, instances),
+        ("Training time", _hours(estimate.get("training_hours")), _duration(billable)),
+        ("Instance-hours", _number(estimate.get("instance_hours")), _number(instance_hours) if billable else "-"),
+        ("Cost", _money(estimate.get("cost"), currency), _money(actual_cost, currency)),
+    ]
+    parts = ["<h2>Plan and actual</h2>", _grid(("", "Planned (estimate)", "Actual (billed)"), rows)]
+    notes = [note for note in estimate.get("notes") or [] if isinstance(note, str)]
+    if not plan:
+        notes.insert(0, "no plan.json: the run ended before its recipe was rendered")
+    if price is None and estimate:
+        notes.append("no price for this instance type: no cost")
+    parts.extend(f'<p class="note">{_e(note)}</p>' for note in notes)
+    return parts
+
+
+def _hours(value: Any) -> str:
+    return f"{_number(value)} h" if isinstance(value, int | float) and not isinstance(value, bool) else "-"
+
+
+def training_section(metrics: TrainingMetrics | None, summary: Mapping[str, Any] | None) -> list[str]:
+    parts = ["<h2>Training loss</h2>"]
+    if metrics is None or not metrics.points:
+        parts.append('<p class="note">No loss values were found in the job\'s output archive or its logs.</p>')
+        return parts
+    points = [(float(point.step), point.loss) for point in metrics.points]
+    parts.append(line_chart(points, kind="loss", title="Training loss by step", x_label="step", y_label="loss"))
+    described = summary or (metrics.summary.to_dict() if metrics.summary else {})
+    parts.append(
+        _rows(
+            [
+                ("Steps", _number(described.get("steps"))),
+                ("Final loss", _number(described.get("final_loss"))),
+                (
+                    "Minimum loss",
+                    f"{_number(described.get('min_loss'))} at step {_number(described.get('min_loss_step'))}",
+                ),
+                ("Source", _e(metrics.source)),
+            ]
+        )
+    )
+    if metrics.skipped:
+        skipped = ", ".join(f"{_e(reason)}: {count:,}" for reason, count in sorted(metrics.skipped.items()))
+        parts.append(f'<p class="note">Rows not plotted: {skipped}.</p>')
+    return parts
+
+
+_METRIC_COLUMNS = (("fine_tuned", "Fine-tuned"), ("base", "Base"), ("delta", "Change"))
+
+
+def evaluation_section(evaluation: Mapping[str, Any]) -> list[str]:
+    """Fine-tuned against base per metric, and the gate's verdict.
+
+    Reads ``metrics`` as ``{name: {fine_tuned, base, delta}}`` or ``{name: value}``, or as a list of objects with a
+    ``name``; any other field is shown as it is, so a new field appears without a change here.
+    """
+    parts = ["<h2>Evaluation</h2>"]
+    metrics = evaluation.get("metrics")
+    rows: list[tuple[str, ...]] = []
+    if isinstance(metrics, Mapping):
+        items = list(metrics.items())
+    elif isinstance(metrics, list):
+        items = [(str(m.get("name")), m) for m in metrics if isinstance(m, Mapping)]
+    else:
+        items = []
+    for name, value in items:
+        if isinstance(value, Mapping):
+            rows.append((_e(name), *(_number(value.get(key)) for key, _ in _METRIC_COLUMNS)))
+        else:
+            rows.append((_e(name), _number(value), "-", "-"))
+    if rows:
+        parts.append(_grid(("Metric", *(label for _, label in _METRIC_COLUMNS)), rows, numeric=(1, 2, 3)))
+    gate = evaluation.get("gate")
+    others = {key: value for key, value in evaluation.items() if key not in ("metrics", "gate")}
+    if isinstance(gate, Mapping):
+        others = {**{f"gate {key}": value for key, value in gate.items()}, **others}
+    elif gate is not None:
+        others = {"gate": gate, **others}
+    parts.extend(_plain_table(others))
+    return parts
+
+
+def _plain_table(values: Mapping[str, Any]) -> list[str]:
+    rows = [
+        (str(key), _e(value) if not isinstance(value, Mapping | list) else f"<code>{_e(value)}</code>")
+        for key, value in values.items()
+    ]
+    return [_rows(rows)] if rows else []
+
+
+def _failure_section(run: Mapping[str, Any]) -> list[str]:
+    error = run.get("failure_error")
+    cause = run.get("failure_cause")
+    if not error and not cause:
+        return []
+    text = f"{error}: {cause}" if error and cause else error or cause
+    return ["<h2>Failure</h2>", f'<div class="failure">{_e(text)}</div>']
+
+
+def _links(run: Mapping[str, Any]) -> list[str]:
+    links = _mapping(run.get("links"))
+    items = [
+        f'<li><a href="{escape(url, quote=True)}">{_e(name.replace("_", " "))}</a></li>'
+        for name, url in links.items()
+        if isinstance(url, str) and url.startswith("https://")  # never a javascript: or data: URL
+    ]
+    return ["<h2>Links</h2>", f"<ul>{''.join(items)}</ul>"] if items else []
+
+
+def run_report_html(
+    run: Mapping[str, Any],
+    *,
+    validation: Mapping[str, Any] | None,
+    plan: Mapping[str, Any] | None,
+    metrics: TrainingMetrics | None,
+    evaluation: Mapping[str, Any] | None,
+    generated_at: str,
+    notes: Sequence[str] = (),
+) -> str:
+    """The run report: header, failure, dataset, plan against actual, loss curve, evaluation, deployment, links."""
+    run_name = str(run.get("run_name") or run.get("run_id") or "run")
+    status = str(run.get("status") or "")
+    body = [
+        f"<h1>Run {_e(run_name)} {_badge(status)}</h1>",
+        f'<p class="sub">run id <code>{_e(run.get("run_id"))}</code>, attempt {_e(run.get("attempt"))}; '
+        f"created {_e(run.get('created_at'))}, updated {_e(run.get('updated_at'))}</p>",
+    ]
+    body.extend(_failure_section(run))
+    if validation:
+        body.extend(errors_section(validation, limit=20))
+        body.extend(dataset_section(validation))
+    else:
+        body.append('<h2>Dataset</h2><p class="note">No validation report for this run.</p>')
+    body.extend(_plan_section(run, plan))
+    if run.get("training_job_arn") or metrics is not None:
+        summary = run.get("training_metrics")
+        body.extend(training_section(metrics, summary if isinstance(summary, Mapping) else None))
+    evaluation = evaluation if evaluation is not None else _mapping(run.get("evaluation")) or None
+    if evaluation:
+        body.extend(evaluation_section(evaluation))
+    deployment = _mapping(run.get("deployment"))
+    if deployment:
+        body.append("<h2>Deployment</h2>")
+        body.extend(_plain_table(deployment))
+    checkpoint = run.get("checkpoint_s3_uri")
+    if checkpoint:
+        body.append(f"<p>Checkpoint: <code>{_e(checkpoint)}</code></p>")
+    body.extend(f'<p class="note">{_e(note)}</p>' for note in notes)
+    body.extend(_links(run))
+    return _page(f"novaft run {run_name}: {status or 'unknown'}", body, generated_at)
+
+
+def validation_report_html(report: Mapping[str, Any], *, path: str, generated_at: str) -> str:
+    """``novaft validate --format html``: verdict, statistics with histogram, every listed error, warnings."""
+    valid = report.get("valid")
+    verdict = "VALID" if valid is True else "INVALID"
+    body = [f"<h1>Validation of {_e(path)} {_badge(verdict)}</h1>"]
+    body.extend(dataset_section(report, heading="Summary and statistics"))
+    overlength = _mapping(report.get("overlength"))
+    if overlength.get("count"):
+        body.append(
+            f'<p class="note">{_number(overlength.get("count"))} records over max length '
+            f"{_number(overlength.get('max_length'))} ({_e(overlength.get('policy'))}).</p>"
+        )
+    body.extend(errors_section(report, limit=max(ERRORS_LISTED, len(report.get("errors") or []))))
+    warnings = [item for item in report.get("warnings") or [] if isinstance(item, Mapping)]
+    if warnings:
+        body.append("<h2>Warnings</h2>")
+        body.append(
+            _grid(
+                ("File", "Line", "Code", "Message"),
+                (
+                    (
+                        _e(item.get("file", "train")),
+                        _number(item.get("line")) if item.get("line") else "file",
+                        f"<code>{_e(item.get('code'))}</code>",
+                        _e(item.get("message")),
+                    )
+                    for item in warnings
+                ),
+                numeric=(1,),
+            )
+        )
+    return _page(f"novaft validate {path}: {verdict}", body, generated_at)

@@ -1,0 +1,128 @@
+"""The deployment fragment of the run workflow (docs/deployment.md): after a completed run, import, deploy, smoke-test.
+
+States only, no resources. DeployModel advances the deployment one step per call; a bounded Wait loop calls it again
+until the deployment is ready, failed, skipped, or the polls run out. RecordDeployment then smoke-tests and records
+it, or records why it failed; either way a notification follows. A failed deployment ends the execution as
+``DeploymentFailed`` (the run itself stays Completed: its training succeeded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+# Raised by the Bedrock adapter (novaft.aws.bedrock.BedrockThrottled).
+BEDROCK_THROTTLED = "BedrockThrottled"
+DEPLOYMENT_FAILED_ERROR = "DeploymentFailed"
+
+
+@dataclass(frozen=True)
+class DeploymentFunctions:
+    deploy_model: lambda_.IFunction
+    record_deployment: lambda_.IFunction
+
+
+@dataclass(frozen=True)
+class DeploymentPolling:
+    """How often DeployModel looks again and how many times; imports and deployments take tens of minutes."""
+
+    interval_seconds: int = 60
+    max_polls: int = 240
+
+    @property
+    def interval(self) -> cdk.Duration:
+        return cdk.Duration.seconds(self.interval_seconds)
+
+
+# Builds a Lambda task the way the main definition does (retries, catch): name, function, payload, result path, catch.
+Invoke = Callable[..., Any]
+Publish = Callable[..., Any]
+
+
+def deployment_states(
+    scope: Construct,
+    *,
+    functions: DeploymentFunctions,
+    polling: DeploymentPolling,
+    invoke: Invoke,
+    publish: Publish,
+    catch_to: Callable[[sfn.IChainable, str], Any],
+    done: sfn.IChainable,
+) -> sfn.IChainable:
+    """The first state of the fragment; it ends in ``done`` (skipped or recorded) or in DeploymentFailed."""
+    failed = sfn.Fail(
+        scope, "DeploymentFailedEnd", error=DEPLOYMENT_FAILED_ERROR, cause_path="$.deployment_record.message"
+    )
+    failed_unrecorded = sfn.Fail(
+        scope, "DeploymentFailedUnrecorded", error=DEPLOYMENT_FAILED_ERROR, cause_path="$.deployment_failure.Cause"
+    )
+    notify_failure = publish(
+        "NotifyDeploymentFailure", subject="$.deployment_record.subject", message="$.deployment_record.message"
+    )
+    catch_to(failed, "$.notification_error").attach(notify_failure)
+    notify_failure.next(failed)
+    # The whole state goes in: $.deployment and $.deployment_failure may each be absent.
+    record_failure = invoke(
+        "RecordDeploymentFailure",
+        functions.record_deployment,
+        "$",
+        result_path="$.deployment_record",
+        on_error=catch_to(failed_unrecorded, "$.record_error"),
+    )
+    record_failure.next(notify_failure)
+    to_failure = catch_to(record_failure, "$.deployment_failure")
+
+    deploy = invoke("DeployModel", functions.deploy_model, "$", result_path="$.deployment", on_error=to_failure)
+    deploy.add_retry(
+        errors=[BEDROCK_THROTTLED],
+        interval=cdk.Duration.seconds(10),
+        max_attempts=6,
+        backoff_rate=2,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    record = invoke(
+        "RecordDeployment", functions.record_deployment, "$", result_path="$.deployment_record", on_error=to_failure
+    )
+    record.add_retry(errors=[BEDROCK_THROTTLED], interval=cdk.Duration.seconds(10), max_attempts=4, backoff_rate=2)
+    notify = publish("NotifyDeployment", subject="$.deployment_record.subject", message="$.deployment_record.message")
+    catch_to(done, "$.notification_error").attach(notify)
+    record.next(notify).next(done)
+
+    init_polls = sfn.Pass(
+        scope, "InitDeploymentPolls", result=sfn.Result.from_object({"count": 0}), result_path="$.deployment_polls"
+    )
+    wait = sfn.Wait(scope, "WaitForDeployment", time=sfn.WaitTime.duration(polling.interval))
+    count_poll = sfn.Pass(
+        scope,
+        "CountDeploymentPoll",
+        parameters={"count.$": "States.MathAdd($.deployment_polls.count, 1)"},
+        result_path="$.deployment_polls",
+    )
+    timed_out = sfn.Pass(
+        scope,
+        "DeploymentTimedOut",
+        parameters={
+            "Error": "DeploymentTimedOut",
+            "Cause.$": f"States.Format('The deployment was still {{}} after {polling.max_polls} status checks; what "
+            "exists is on the run record (novaft runs) and novaft deploy continues it.', $.deployment.phase)",
+        },
+        result_path="$.deployment_failure",
+    )
+    timed_out.next(record_failure)
+    phase = (
+        sfn.Choice(scope, "DeploymentPhase")
+        .when(sfn.Condition.string_equals("$.deployment.phase", "skipped"), done)
+        .when(sfn.Condition.string_equals("$.deployment.phase", "active"), record)
+        .when(sfn.Condition.string_equals("$.deployment.phase", "failed"), record_failure)
+        .when(sfn.Condition.number_greater_than_equals("$.deployment_polls.count", polling.max_polls), timed_out)
+        .otherwise(wait)
+    )
+    wait.next(count_poll).next(deploy)
+    init_polls.next(deploy).next(phase)
+    return init_polls

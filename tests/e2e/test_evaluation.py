@@ -1,0 +1,143 @@
+"""Evaluating every fine-tuned model on the local emulated AWS (evaluation jobs simulated): an SFT run with a gen_qa
+set and a base comparison gets evaluation.json with both sides and the gate; a failing evaluation job is recorded
+with its reason; `novaft evaluate` evaluates a completed run later; an invalid evaluation set stops the run before
+training."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from novaft.cli import main
+from novaft.local.assembly import LOCAL_STAGE
+from novaft.local.training import TrainingOutcome
+from novaft.pipeline.errors import EvalDatasetInvalid, EvaluationFailed
+from novaft.pipeline.facts import (
+    EVAL_DATA_FILE,
+    EVAL_SIDE_BASE,
+    EVAL_SIDE_FINE_TUNED,
+    EVALUATION_FILE,
+    GATE_PASSED,
+    STATUS_COMPLETED,
+    STATUS_DATASET_INVALID,
+    ExitCode,
+)
+from tests.e2e.conftest import SAMPLES, DeployedPipeline
+
+pytestmark = pytest.mark.e2e
+
+SFT = (SAMPLES / "sft-valid.jsonl").read_bytes()
+EVAL_SET = b"".join(
+    json.dumps(record).encode() + b"\n"
+    for record in (
+        {"query": "What is the capital of France?", "response": "Paris"},
+        {"query": "How many legs has a spider?", "response": "Eight", "system": "Answer briefly."},
+    )
+)
+# 12 hours of training: within the stage's max_run_usd together with the evaluation jobs' ceiling.
+GEN_QA_JOB = (
+    b"model: micro\nmethod: sft\npeft: lora\nmax_runtime_seconds: 43200\n"
+    b"evaluation:\n  tasks: [gen_qa]\n  compare_with_base: true\n"
+    b"  gate: {metric: gen_qa.rougeL, min: 0.3, min_delta_vs_base: 0.01}\n"
+)
+
+
+def _drop_run(
+    pipeline: DeployedPipeline, name: str, job: bytes, eval_set: bytes | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    pipeline.drop(f"incoming/{name}/job.yaml", job)
+    if eval_set is not None:
+        pipeline.drop(f"incoming/{name}/{EVAL_DATA_FILE}", eval_set)
+    pipeline.drop(f"incoming/{name}/train.jsonl", SFT)
+    (execution,) = pipeline.executions(f"incoming/{name}/train.jsonl")
+    description = pipeline.finished(execution, timeout_seconds=90)
+    return description, pipeline.run_for(execution)
+
+
+def test_an_sft_run_with_a_gen_qa_set_is_compared_with_its_base_model_and_gated(
+    pipeline: DeployedPipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    description, run = _drop_run(pipeline, "eval-both", GEN_QA_JOB, EVAL_SET)
+
+    assert description["status"] == "SUCCEEDED", description.get("cause") or description.get("error")
+    assert run["status"] == STATUS_COMPLETED
+    assert run["evaluation_status"] == STATUS_COMPLETED
+    assert run["evaluation_gate"] == GATE_PASSED
+    document = pipeline.artifact_json(f"runs/{run['run_id']}/{EVALUATION_FILE}")
+    row = document["metrics"]["gen_qa.rougeL"]
+    assert row["fine_tuned"] > row["base"] and row["delta"] == pytest.approx(row["fine_tuned"] - row["base"])
+    assert {"gen_qa.rouge1", "gen_qa.rouge2", "gen_qa.em", "gen_qa.qem", "gen_qa.f1", "gen_qa.bleu"} <= set(
+        document["metrics"]
+    )
+    assert document["gate"]["result"] == GATE_PASSED and document["gate"]["metric"] == "gen_qa.rougeL"
+    jobs = document["jobs"]
+    assert set(jobs) == {f"gen_qa.{EVAL_SIDE_FINE_TUNED}", f"gen_qa.{EVAL_SIDE_BASE}"}
+    assert all(name.startswith(run["training_job_name"]) for name in jobs.values())
+    # The evaluation set was pinned with the run's inputs, under the name the evaluation container reads.
+    assert run["inputs"]["eval_s3_uri"].endswith(f"runs/{run['run_id']}/input/gen_qa.jsonl")
+
+    capsys.readouterr()
+    for command in ("status", "report"):
+        assert main([command, run["run_id"], "--stage", LOCAL_STAGE]) == ExitCode.OK
+        shown = capsys.readouterr().out
+        assert f"{STATUS_COMPLETED}, gate {GATE_PASSED}" in shown, shown
+        assert f"gen_qa.rougeL: {row['fine_tuned']:g} (base {row['base']:g}" in shown
+
+
+def test_a_failing_evaluation_job_is_recorded_with_its_reason(pipeline: DeployedPipeline) -> None:
+    reason = "ClientError: the evaluation container could not read gen_qa.jsonl"
+    pipeline.simulator.evaluations_by_job_name["eval-fails"] = TrainingOutcome(
+        status="Failed", failure_reason=reason, duration_seconds=0.5
+    )
+
+    description, run = _drop_run(pipeline, "eval-fails", GEN_QA_JOB, EVAL_SET)
+
+    assert description["status"] == "FAILED"
+    assert description["error"] == EvaluationFailed.workflow_error
+    assert reason in description["cause"]
+    assert run["status"] == STATUS_COMPLETED  # training succeeded; only the evaluation failed
+    assert run["evaluation_status"] == EvaluationFailed.workflow_error
+    assert reason in run["evaluation_failure"]
+    assert "evaluation_gate" not in run
+
+
+def test_an_invalid_evaluation_set_stops_the_run_before_training(pipeline: DeployedPipeline) -> None:
+    invalid = EVAL_SET + b'{"query": "no answer"}\n'
+
+    description, run = _drop_run(pipeline, "eval-invalid", GEN_QA_JOB, invalid)
+
+    assert description["status"] == "FAILED"
+    assert run["status"] == STATUS_DATASET_INVALID
+    assert run["failure_error"] == EvalDatasetInvalid.workflow_error
+    assert "line 3" in run["failure_cause"]
+    assert pipeline.training_jobs_containing("eval-invalid") == []
+
+
+def test_novaft_evaluate_evaluates_a_completed_run_later(
+    pipeline: DeployedPipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain_job = b"model: micro\nmethod: sft\npeft: lora\n"
+    description, run = _drop_run(pipeline, "eval-later", plain_job, EVAL_SET)
+    assert description["status"] == "SUCCEEDED", description.get("cause")
+    assert "evaluation_status" not in run  # the job spec asked for no evaluation
+
+    capsys.readouterr()
+    code = main(["evaluate", run["run_id"], "--tasks", "gen_qa,mmlu", "--stage", LOCAL_STAGE])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.OK, err
+    # The estimate comes before the execution starts: two jobs (no base comparison asked for).
+    assert out.index("2 evaluation job(s) on 1 x ml.p5.48xlarge: about $") < out.index("execution ")
+    execution_arn = out.split("execution ")[1].split()[0]
+    later = pipeline.finished(execution_arn, timeout_seconds=90)
+
+    assert later["status"] == "SUCCEEDED", later.get("cause") or later.get("error")
+    document = pipeline.artifact_json(f"runs/{run['run_id']}/{EVALUATION_FILE}")
+    assert {"gen_qa.rougeL", "mmlu.accuracy"} <= set(document["metrics"])
+    assert document["metrics"]["mmlu.accuracy"]["base"] is None  # no base comparison was asked for
+    assert pipeline.run_for(run["execution_arn"])["evaluation_status"] == STATUS_COMPLETED
+
+    refused = main(["evaluate", run["run_id"], "--tasks", "mmmu", "--stage", LOCAL_STAGE])
+    assert refused == ExitCode.USAGE
+    assert "mmmu" in capsys.readouterr().err
