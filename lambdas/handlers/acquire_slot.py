@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lambdas.handlers import runtime
+from novaft.pipeline.facts import METRIC_QUEUE_DEPTH
 from novaft.pipeline.steps.job_slots import SlotInput, acquire_slot
 
 if TYPE_CHECKING:
@@ -28,5 +29,7 @@ def lambda_handler(payload: SlotInput, ports: runtime.Ports) -> dict[str, Any]:
         runs=ports.runs,
         now=ports.now,
     )
+    # Queued runs ask again on every poll, so the gauge is fresh while anyone waits and drops to 0 as the last starts.
+    runtime.count(METRIC_QUEUE_DEPTH, claim.waiting)
     runtime.logger.info("training slot asked for", extra={"run_id": payload.run.run_id, **claim.model_dump()})
     return claim.model_dump(mode="json")

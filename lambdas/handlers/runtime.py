@@ -85,12 +85,18 @@ def settings() -> Settings:
     return Settings.from_env(os.environ)
 
 
+def _client(service: str) -> Any:
+    # Imported on first use, like every AWS port below: importing a handler stays cheap and needs no boto3 session.
+    from novaft.aws.clients import client
+
+    return client(service)
+
+
 @cache
 def object_store() -> S3Objects:
-    from novaft.aws.clients import client
     from novaft.aws.s3_objects import S3Objects
 
-    return S3Objects(client("s3"))
+    return S3Objects(_client("s3"))
 
 
 @cache
@@ -103,42 +109,37 @@ def runs_table() -> RunsTable:
 
 @cache
 def training_jobs() -> SageMakerTrainingJobs:
-    from novaft.aws.clients import client
     from novaft.aws.sagemaker_jobs import SageMakerTrainingJobs
 
-    return SageMakerTrainingJobs(client("sagemaker"))
+    return SageMakerTrainingJobs(_client("sagemaker"))
 
 
 @cache
 def training_logs() -> TrainingJobLogs:
-    from novaft.aws.clients import client
     from novaft.aws.training_logs import TrainingJobLogs
 
-    return TrainingJobLogs(client("logs"))
+    return TrainingJobLogs(_client("logs"))
 
 
 @cache
 def notifier() -> SnsNotifier:
-    from novaft.aws.clients import client
     from novaft.aws.notifications import SnsNotifier
 
-    return SnsNotifier(client("sns"), settings().require("topic_arn"))
+    return SnsNotifier(_client("sns"), settings().require("topic_arn"))
 
 
 @cache
 def bedrock_models() -> BedrockModels:
     from novaft.aws.bedrock import BedrockModels
-    from novaft.aws.clients import client
 
-    return BedrockModels(client("bedrock"))
+    return BedrockModels(_client("bedrock"))
 
 
 @cache
 def bedrock_converse() -> BedrockConverse:
     from novaft.aws.bedrock import BedrockConverse
-    from novaft.aws.clients import client
 
-    return BedrockConverse(client("bedrock-runtime"))
+    return BedrockConverse(_client("bedrock-runtime"))
 
 
 def now_iso() -> str:

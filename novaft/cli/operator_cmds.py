@@ -106,6 +106,23 @@ def _wait_options(parser: argparse.ArgumentParser, *, wait_help: str) -> None:
     )
 
 
+def _run_command(
+    subparsers: Any,
+    deployment: argparse.ArgumentParser,
+    name: str,
+    *,
+    summary: str,
+    description: str | None = None,
+    run_help: str = "run id or run name",
+) -> argparse.ArgumentParser:
+    """A subcommand about one run: the deployment options, then the RUN argument."""
+    command: argparse.ArgumentParser = subparsers.add_parser(
+        name, parents=[deployment], help=summary, description=description
+    )
+    command.add_argument("run", metavar="RUN", help=run_help)
+    return command
+
+
 def register(subparsers: Any) -> None:
     deployment = _deployment_options()
 
@@ -123,10 +140,13 @@ def register(subparsers: Any) -> None:
     _wait_options(submit, wait_help="follow the run until it ends, printing each state change")
     submit.set_defaults(handler=run_submit)
 
-    status = subparsers.add_parser(
-        "status", parents=[deployment], help="show a run's workflow state, training status and elapsed time"
+    status = _run_command(
+        subparsers,
+        deployment,
+        "status",
+        summary="show a run's workflow state, training status and elapsed time",
+        run_help="run id or run name (the latest run of that name)",
     )
-    status.add_argument("run", metavar="RUN", help="run id or run name (the latest run of that name)")
     _wait_options(status, wait_help="follow the run until it ends, printing each state change")
     status.set_defaults(handler=run_status)
 
@@ -134,10 +154,7 @@ def register(subparsers: Any) -> None:
     runs.add_argument("--limit", type=_positive_int, default=DEFAULT_RUNS_LIMIT, help="how many runs (default 20)")
     runs.set_defaults(handler=run_runs)
 
-    cancel = subparsers.add_parser(
-        "cancel", parents=[deployment], help="stop a run's training job and workflow execution"
-    )
-    cancel.add_argument("run", metavar="RUN", help="run id or run name")
+    cancel = _run_command(subparsers, deployment, "cancel", summary="stop a run's training job and workflow execution")
     cancel.add_argument(
         "--timeout",
         type=_positive_seconds,
@@ -148,8 +165,7 @@ def register(subparsers: Any) -> None:
     cancel.add_argument("--interval", type=_positive_seconds, default=2.0, metavar="SECONDS", help=argparse.SUPPRESS)
     cancel.set_defaults(handler=run_cancel)
 
-    report = subparsers.add_parser("report", parents=[deployment], help="show a run's validation report")
-    report.add_argument("run", metavar="RUN", help="run id or run name")
+    report = _run_command(subparsers, deployment, "report", summary="show a run's validation report")
     report.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
     report.add_argument(
         "--html",
@@ -412,15 +428,15 @@ def _register_deployment_commands(subparsers: Any, deployment: argparse.Argument
     from novaft.operator.deployments import DEFAULT_DEPLOY_POLL_SECONDS, DEFAULT_DEPLOY_WAIT_SECONDS
     from novaft.pipeline.facts import DEPLOY_TARGETS
 
-    deploy = subparsers.add_parser(
+    deploy = _run_command(
+        subparsers,
+        deployment,
         "deploy",
-        parents=[deployment],
-        help="import a completed run's model into Amazon Bedrock, deploy it and smoke-test it",
+        summary="import a completed run's model into Amazon Bedrock, deploy it and smoke-test it",
         description="Import the run's checkpoint into Bedrock (reusing the model imported before), deploy it on "
         "demand or on provisioned throughput (where the stage policy allows it), wait until it is ready, send one "
         "Converse request and record it on the run. Run it again to continue a deployment that was not ready yet.",
     )
-    deploy.add_argument("run", metavar="RUN", help="run id or run name")
     deploy.add_argument(
         "--target",
         choices=[target for target in DEPLOY_TARGETS if target != "none"],
@@ -444,19 +460,18 @@ def _register_deployment_commands(subparsers: Any, deployment: argparse.Argument
     )
     deploy.set_defaults(handler=run_deploy)
 
-    undeploy = subparsers.add_parser(
+    undeploy = _run_command(
+        subparsers,
+        deployment,
         "undeploy",
-        parents=[deployment],
-        help="delete a run's Bedrock deployment or provisioned throughput, and record it",
+        summary="delete a run's Bedrock deployment or provisioned throughput, and record it",
     )
-    undeploy.add_argument("run", metavar="RUN", help="run id or run name")
     undeploy.add_argument("--delete-model", action="store_true", help="also delete the model imported into Bedrock")
     undeploy.set_defaults(handler=run_undeploy)
 
-    invoke = subparsers.add_parser(
-        "invoke", parents=[deployment], help="send one Converse request to a run's deployment and print the answer"
+    invoke = _run_command(
+        subparsers, deployment, "invoke", summary="send one Converse request to a run's deployment and print the answer"
     )
-    invoke.add_argument("run", metavar="RUN", help="run id or run name")
     invoke.add_argument("prompt", help="the user message")
     invoke.set_defaults(handler=run_invoke)
 
@@ -554,23 +569,23 @@ def run_invoke(args: argparse.Namespace) -> int:
 
 
 def _register_approval_commands(subparsers: Any, deployment: argparse.ArgumentParser) -> None:
-    approve = subparsers.add_parser(
+    approve = _run_command(
+        subparsers,
+        deployment,
         "approve",
-        parents=[deployment],
-        help="let a run that waits for approval (AwaitingApproval) start",
+        summary="let a run that waits for approval (AwaitingApproval) start",
         description="Answer the approval a run waits for: the run goes on to the queue and starts its training job. "
         "Your identity (the ARN of your AWS credentials) and the time are recorded on the run.",
     )
-    approve.add_argument("run", metavar="RUN", help="run id or run name")
     approve.set_defaults(handler=run_approve)
-    reject = subparsers.add_parser(
+    reject = _run_command(
+        subparsers,
+        deployment,
         "reject",
-        parents=[deployment],
-        help="refuse a run that waits for approval; it ends Rejected and starts no job",
+        summary="refuse a run that waits for approval; it ends Rejected and starts no job",
         description="Answer the approval a run waits for with a refusal: the run is recorded Rejected with your "
         "reason, your identity and the time, and no training job starts.",
     )
-    reject.add_argument("run", metavar="RUN", help="run id or run name")
     reject.add_argument("--reason", required=True, metavar="TEXT", help="why (recorded and notified)")
     reject.set_defaults(handler=run_reject)
 
@@ -616,15 +631,15 @@ def _answer_approval(args: argparse.Namespace, *, approve: bool) -> int:
 
 
 def _register_evaluation_commands(subparsers: Any, deployment: argparse.ArgumentParser) -> None:
-    evaluate = subparsers.add_parser(
+    evaluate = _run_command(
+        subparsers,
+        deployment,
         "evaluate",
-        parents=[deployment],
-        help="evaluate an already completed run (its checkpoint, and the base model when its job spec asks)",
+        summary="evaluate an already completed run (its checkpoint, and the base model when its job spec asks)",
         description="Start a workflow execution that runs the evaluation jobs of a completed run: the tasks of its "
         "job spec's evaluation, or --tasks. Results go to runs/<run_id>/evaluation.json and the run record, with the "
         "gate's verdict; the stage policy bounds the jobs as it bounds training.",
     )
-    evaluate.add_argument("run", metavar="RUN", help="run id or run name")
     evaluate.add_argument(
         "--tasks", metavar="TASK[,TASK]", help="evaluation tasks, comma-separated (default: the job spec's)"
     )

@@ -11,7 +11,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from novaft.cli.stage_plan import DEFAULT_CDK_JSON, StagePlanSettings, policy_section, read_stage, verdict_lines
+from novaft.cli.stage_plan import (
+    DEFAULT_CDK_JSON,
+    StagePlanSettings,
+    evaluation_lines,
+    policy_section,
+    read_stage,
+    verdict_lines,
+    with_default_evaluation,
+)
 from novaft.errors import InputFileError, UsageError
 from novaft.pipeline.deployment import check_deploy
 from novaft.pipeline.facts import EVAL_TASKS, METHODS, MODEL_NAMES, PEFT_CHOICES, RUN_ID_TAG, STAGE_TAG, ExitCode
@@ -198,6 +206,8 @@ def run_plan(args: argparse.Namespace) -> int:
     if args.cdk_json and not args.stage:
         raise UsageError("--cdk-json: only used with --stage NAME")
     stage = read_stage(args.cdk_json or DEFAULT_CDK_JSON, args.stage) if args.stage else None
+    if stage:
+        spec = with_default_evaluation(spec, stage)
     region = args.region or (stage.region if stage else None) or spec.region or DEFAULT_REGION
     check_deploy(spec.deploy.target, peft=spec.peft, region=region)
     output_base = args.output.rstrip("/") + "/"
@@ -241,6 +251,13 @@ def run_plan(args: argparse.Namespace) -> int:
     request = build_training_job_request(spec, rendered, inputs)
     prices = load_price_table(args.prices) if args.prices else load_price_table()
     estimate = estimate_run(spec, stats, prices, region=region)
+    # The evaluation jobs after training, estimated and counted by the policy as RenderRecipe does.
+    from novaft.pipeline.steps.evaluation import estimate_evaluation, with_evaluation
+
+    evaluation_estimate = estimate_evaluation(spec, prices, region=region)
+    estimate_section = estimate.to_dict()
+    if evaluation_estimate.jobs:
+        estimate_section["evaluation"] = evaluation_estimate.to_dict()
     if args.validation and not rendered.variant.validation_channel:
         placeholders.append(f"{rendered.variant.id} ignores validation data: no validation channel is sent")
     plan = {
@@ -248,17 +265,20 @@ def run_plan(args: argparse.Namespace) -> int:
         "instances": {"type": rendered.instance_type, "count": rendered.instance_count},
         "recipe_s3_uri": inputs.recipe_s3_uri,
         "request": request,
-        "estimate": estimate.to_dict(),
+        "estimate": estimate_section,
         "placeholders": placeholders,
     }
-    decision = evaluate(stage.policy, policy_request_from(spec, estimate)) if stage else None
+    request_of_run = with_evaluation(policy_request_from(spec, estimate), evaluation_estimate)
+    decision = evaluate(stage.policy, request_of_run) if stage else None
     if stage and decision:
         plan["policy"] = policy_section(stage, decision)
     if args.format == "json":
         print(json.dumps(plan, indent=2))
     else:
-        text = _plan_text(plan, estimate, rendered.yaml_text)
-        print("\n".join([*verdict_lines(stage, decision), "", text]) if stage and decision else text)
+        text = _plan_text(plan, estimate, rendered.yaml_text, evaluation_lines(evaluation_estimate))
+        ceiling = evaluation_estimate.ceiling_usd or 0.0
+        verdict = verdict_lines(stage, decision, evaluation_ceiling_usd=ceiling) if stage and decision else []
+        print("\n".join([*verdict, "", text]) if verdict else text)
     if decision and decision.violations:
         # The same message RenderRecipe records on a refused run.
         print(f"novaft: {PolicyViolation(decision.violations)}", file=sys.stderr)
@@ -329,7 +349,7 @@ def _local_stats(path: Path) -> dict[str, Any]:
     return {"records": records, "estimated_tokens": {"mean": mean}}
 
 
-def _plan_text(plan: dict[str, Any], estimate: Estimate, recipe_text: str) -> str:
+def _plan_text(plan: dict[str, Any], estimate: Estimate, recipe_text: str, evaluation: list[str]) -> str:
     request = plan["request"]
     lines = [
         f"Variant:    {plan['variant']}",
@@ -352,6 +372,7 @@ def _plan_text(plan: dict[str, Any], estimate: Estimate, recipe_text: str) -> st
         lines.append(f"  cost            ~{estimate.cost} {estimate.currency} at {price}")
     lines += [f"  note: {note}" for note in estimate.notes]
     lines.append(f"  how: {estimate.method}")
+    lines += evaluation
     if plan["placeholders"]:
         lines += ["", "Placeholders (planning without AWS):"] + [f"  - {item}" for item in plan["placeholders"]]
     lines += ["", "CreateTrainingJob request:", json.dumps(request, indent=2), "", "Recipe:", recipe_text.rstrip()]

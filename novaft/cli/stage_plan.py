@@ -2,7 +2,8 @@
 
 The same ``StagePolicy.from_mapping`` the CDK app runs at synth reads the stage's ``policy`` object, and the same
 ``evaluate`` RenderRecipe runs judges the plan, so the command refuses what the pipeline would refuse, with the same
-message (docs/policy.md).
+message (docs/policy.md). The stage's ``default_evaluation`` applies to a spec that sets no evaluation, as in the
+pipeline, and the evaluation jobs are estimated and counted as RenderRecipe counts them (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from novaft.errors import InputFileError, UsageError
 from novaft.pipeline.facts import (
     DEFAULT_MAX_TRAINING_HOURS,
+    STAGE_DEFAULT_EVALUATION_KEY,
     STAGE_MAX_TRAINING_HOURS_KEY,
     STAGE_POLICY_KEY,
     STAGES_CONTEXT_KEY,
@@ -23,19 +25,25 @@ from novaft.pipeline.facts import (
     STATUS_REJECTED,
 )
 from novaft.policy import PolicyDecision, StagePolicy
+from novaft.recipes import JobSpec
+
+if TYPE_CHECKING:  # the pipeline's evaluation module is imported only by a plan that runs
+    from novaft.pipeline.steps.evaluation import EvaluationEstimate
 
 DEFAULT_CDK_JSON = Path("cdk.json")
 
 
 @dataclass(frozen=True)
 class StagePlanSettings:
-    """What one cdk.json stage decides about every job: its region, VPC and policy."""
+    """What one cdk.json stage decides about every job: its region, VPC, policy and default evaluation."""
 
     name: str
     region: str | None
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
     policy: StagePolicy
+    default_evaluation: Mapping[str, Any] | None = None
+    source: str = ""
 
 
 def read_stage(cdk_json: Path, name: str) -> StagePlanSettings:
@@ -60,9 +68,11 @@ def read_stage(cdk_json: Path, name: str) -> StagePlanSettings:
     hours = entry.get(STAGE_MAX_TRAINING_HOURS_KEY, DEFAULT_MAX_TRAINING_HOURS)
     if isinstance(hours, bool) or not isinstance(hours, int | float):
         raise UsageError(f"{cdk_json}: {STAGES_CONTEXT_KEY}.{name}.{STAGE_MAX_TRAINING_HOURS_KEY}: not a number")
-    policy = StagePolicy.from_mapping(
-        entry.get(STAGE_POLICY_KEY, {}), max_training_hours=hours, source=f"{cdk_json}: {STAGES_CONTEXT_KEY}.{name}"
-    )
+    source = f"{cdk_json}: {STAGES_CONTEXT_KEY}.{name}"
+    policy = StagePolicy.from_mapping(entry.get(STAGE_POLICY_KEY, {}), max_training_hours=hours, source=source)
+    default_evaluation = entry.get(STAGE_DEFAULT_EVALUATION_KEY)
+    if default_evaluation is not None and not isinstance(default_evaluation, Mapping):
+        raise UsageError(f"{source}.{STAGE_DEFAULT_EVALUATION_KEY}: not a mapping")
     vpc = entry.get("vpc") or {}
     region = entry.get("region")
     return StagePlanSettings(
@@ -71,10 +81,39 @@ def read_stage(cdk_json: Path, name: str) -> StagePlanSettings:
         subnet_ids=tuple(vpc.get("subnet_ids") or ()),
         security_group_ids=tuple(vpc.get("security_group_ids") or ()),
         policy=policy,
+        default_evaluation=default_evaluation,
+        source=source,
     )
 
 
-def verdict_lines(stage: StagePlanSettings, decision: PolicyDecision) -> list[str]:
+def with_default_evaluation(spec: JobSpec, stage: StagePlanSettings) -> JobSpec:
+    """The spec with the stage's ``default_evaluation`` when it sets no ``evaluation`` itself, as the pipeline reads
+    a run's job.yaml (novaft.pipeline.job_spec_source.job_spec_from); a ``JobSpecError`` names the stage's key."""
+    if stage.default_evaluation is None or "evaluation" in spec.model_fields_set:
+        return spec
+    mapping = {**spec.model_dump(mode="json", exclude_unset=True), "evaluation": dict(stage.default_evaluation)}
+    return JobSpec.model_validate(mapping, context={"source": f"{stage.source}.{STAGE_DEFAULT_EVALUATION_KEY}"})
+
+
+def evaluation_lines(estimate: EvaluationEstimate) -> list[str]:
+    """The evaluation jobs in the plan's estimate section: how many, on what, their estimate and their ceiling."""
+    if estimate.jobs == 0:
+        return []
+    hours = estimate.max_runtime_seconds / 3600
+    assumed = estimate.to_dict()["assumed_hours_per_job"]
+    where = f"{estimate.jobs} job(s) x {estimate.instance_count} x {estimate.instance_type}"
+    if estimate.price_per_instance_hour is None:
+        return [f"  evaluation      {where}: no price for {estimate.instance_type}, no cost estimate"]
+    return [
+        f"  evaluation      {where} at {estimate.price_per_instance_hour} USD/instance-hour",
+        f"  evaluation cost ~{estimate.estimated_cost_usd} USD (assumed {assumed:g} h per job), "
+        f"ceiling {estimate.ceiling_usd} USD ({hours:g} h max runtime per job)",
+    ]
+
+
+def verdict_lines(
+    stage: StagePlanSettings, decision: PolicyDecision, *, evaluation_ceiling_usd: float = 0.0
+) -> list[str]:
     """The plan's policy section in words: refused with every finding, cleared, or waiting for approval and why."""
     lines = [f"Stage policy ({stage.name}):"]
     if decision.violations:
@@ -90,7 +129,8 @@ def verdict_lines(stage: StagePlanSettings, decision: PolicyDecision) -> list[st
     else:
         lines.append("  allowed: no rule broken, no approval needed")
     if decision.cost_ceiling_usd is not None:
-        lines.append(f"  cost ceiling: ${decision.cost_ceiling_usd:,.2f} (instances x max runtime x price)")
+        evaluation = f" + evaluation jobs ${evaluation_ceiling_usd:,.2f}" if evaluation_ceiling_usd else ""
+        lines.append(f"  cost ceiling: ${decision.cost_ceiling_usd:,.2f} (instances x max runtime x price{evaluation})")
     return lines
 
 

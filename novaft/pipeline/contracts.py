@@ -228,12 +228,17 @@ class RecordResultInput(_Input):
     failure: WorkflowFailure | None = None
 
 
-class RunRecordResult(_Output):
-    """``$.record``: what the notification sends and where run.json is."""
+class _Notification(_Output):
+    """What a notification sends: the run's status, a subject line and the message body."""
 
     status: str
     subject: str
     message: str
+
+
+class RunRecordResult(_Notification):
+    """``$.record``: what the notification sends and where run.json is."""
+
     run_json_s3_uri: str | None = None
 
 
@@ -241,6 +246,7 @@ class StopRunResult(_Output):
     run_found: bool
     run_id: str | None = None
     training_job_stopped: bool = False
+    evaluation_jobs_stopped: list[str] = Field(default_factory=list)
     status: str | None = None
 
 
@@ -289,12 +295,9 @@ class RecordDeploymentInput(_Input):
     deployment_failure: WorkflowFailure | None = None
 
 
-class DeploymentRecord(_Output):
+class DeploymentRecord(_Notification):
     """``$.deployment_record``: what the deployment notification sends."""
 
-    status: str
-    subject: str
-    message: str
     answer: str | None = None
 
 

@@ -7,7 +7,7 @@ is pure and imports only the standard library, so the command line's start-up do
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 # --- Models and methods (validation and recipes share these) --------------------------------------------------------
 
@@ -107,13 +107,30 @@ METRIC_RUNS_SUCCEEDED: Final = "RunsSucceeded"
 METRIC_RUNS_FAILED: Final = "RunsFailed"
 METRIC_DATASETS_INVALID: Final = "DatasetsInvalid"
 METRIC_TRAINING_HOURS: Final = "TrainingHours"
-# Counted run metrics and the label each has on the dashboard.
+# Runs the stage policy refused, and runs someone rejected (or nobody approved in time); neither counts as failed.
+METRIC_RUNS_POLICY_VIOLATION: Final = "RunsPolicyViolation"
+METRIC_RUNS_REJECTED: Final = "RunsRejected"
+# Counted run metrics (runs by how they started or ended) and the label each has on the dashboard.
 RUN_COUNT_METRICS: Final = {
     METRIC_RUNS_STARTED: "Runs started",
     METRIC_RUNS_SUCCEEDED: "Runs succeeded",
     METRIC_RUNS_FAILED: "Runs failed",
     METRIC_DATASETS_INVALID: "Invalid datasets",
+    METRIC_RUNS_POLICY_VIOLATION: "Refused by policy",
+    METRIC_RUNS_REJECTED: "Rejected",
 }
+# The evaluation gate's verdicts, and evaluations whose jobs did not all give results (no verdict then).
+METRIC_EVALUATION_GATE_PASSED: Final = "EvaluationGatePassed"
+METRIC_EVALUATION_GATE_FAILED: Final = "EvaluationGateFailed"
+METRIC_EVALUATIONS_FAILED: Final = "EvaluationsFailed"
+EVALUATION_COUNT_METRICS: Final = {
+    METRIC_EVALUATION_GATE_PASSED: "Gate passed",
+    METRIC_EVALUATION_GATE_FAILED: "Gate failed",
+    METRIC_EVALUATIONS_FAILED: "Evaluation failed",
+}
+# A gauge, not a count: the runs waiting for a training slot when a run asked for one (the dashboard shows Maximum).
+METRIC_QUEUE_DEPTH: Final = "QueueDepth"
+QUEUE_GAUGE_METRICS: Final = {METRIC_QUEUE_DEPTH: "Runs waiting for a training slot"}
 
 
 def service_name(stage: str) -> str:
@@ -210,19 +227,8 @@ EvalTask = Literal[
     "llm_judge",
     "rubric_llm_judge",
 ]
-EVAL_TASKS: Final[tuple[EvalTask, ...]] = (
-    "mmlu",
-    "mmlu_pro",
-    "bbh",
-    "gpqa",
-    "math",
-    "strong_reject",
-    "ifeval",
-    "mmmu",
-    "gen_qa",
-    "llm_judge",
-    "rubric_llm_judge",
-)
+# The tuple is read off the Literal so the two cannot drift apart.
+EVAL_TASKS: Final[tuple[EvalTask, ...]] = get_args(EvalTask)
 # The evaluation tasks whose data file `novaft validate --eval` checks, and the file name each must have: the
 # evaluation container reads exactly this name from its `train` channel (Nova user guide, evaluation recipe examples).
 EvalDataTask = Literal["gen_qa", "llm_judge"]
@@ -236,6 +242,8 @@ STAGES_CONTEXT_KEY: Final = "novaft:stages"
 # The policy object of one stage entry (novaft/policy.py), and the longest training the workflow waits for.
 STAGE_POLICY_KEY: Final = "policy"
 STAGE_MAX_TRAINING_HOURS_KEY: Final = "max_training_hours"
+# The evaluation a stage gives jobs whose spec sets none (docs/evaluation.md, "In the workflow").
+STAGE_DEFAULT_EVALUATION_KEY: Final = "default_evaluation"
 DEFAULT_MAX_TRAINING_HOURS: Final = 120
 
 # --- Training metrics and the run report (novaft/report, docs/report.md) --------------------------------------------

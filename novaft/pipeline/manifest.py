@@ -13,10 +13,9 @@ import tarfile
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from novaft.pipeline.errors import ManifestUnreadable
 from novaft.pipeline.facts import OUTPUT_MANIFEST_FILE
+from novaft.pipeline.json_object import json_object
 
 CHECKPOINT_KEY = "checkpoint_s3_bucket"
 # A manifest is a few hundred bytes; refuse to inflate anything large (a corrupt or unexpected archive).
@@ -51,12 +50,11 @@ def read_output_manifest(archive: bytes, *, source: str = OUTPUT_MANIFEST_FILE) 
             raw = extracted.read() if extracted else b""
     except (tarfile.TarError, OSError, EOFError) as error:
         raise ManifestUnreadable(f"{source}: not a readable tar.gz archive ({error})") from None
-    try:
-        fields = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise ManifestUnreadable(f"{source}: {OUTPUT_MANIFEST_FILE} is not valid JSON ({error})") from None
-    if not isinstance(fields, dict):
-        raise ManifestUnreadable(f"{source}: {OUTPUT_MANIFEST_FILE} is not a JSON object")
+    fields = json_object(
+        raw,
+        not_json=lambda error: ManifestUnreadable(f"{source}: {OUTPUT_MANIFEST_FILE} is not valid JSON ({error})"),
+        not_object=lambda _found: ManifestUnreadable(f"{source}: {OUTPUT_MANIFEST_FILE} is not a JSON object"),
+    )
     checkpoint = fields.get(CHECKPOINT_KEY)
     if not isinstance(checkpoint, str) or not checkpoint.startswith("s3://"):
         raise ManifestUnreadable(

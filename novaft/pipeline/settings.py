@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from novaft.pipeline.errors import SettingsInvalid
 from novaft.pipeline.facts import DEFAULT_INCOMING_PREFIX, DEFAULT_MAX_TRAINING_HOURS, DEFAULT_RUNS_PREFIX
+from novaft.pipeline.json_object import json_object
 from novaft.policy import PolicyConfigError, StagePolicy
 
 ENV_NAMES: dict[str, str] = {
@@ -134,10 +134,8 @@ def _policy(data: dict[str, Any], max_training_seconds: str | None) -> StagePoli
 
 
 def _json_object(env_name: str, raw: str) -> dict[str, Any]:
-    try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise SettingsInvalid(f"{env_name} is not valid JSON: {error}") from None
-    if not isinstance(parsed, dict):
-        raise SettingsInvalid(f"{env_name} must be a JSON object, got {type(parsed).__name__}")
-    return parsed
+    return json_object(
+        raw,
+        not_json=lambda error: SettingsInvalid(f"{env_name} is not valid JSON: {error}"),
+        not_object=lambda found: SettingsInvalid(f"{env_name} must be a JSON object, got {found}"),
+    )

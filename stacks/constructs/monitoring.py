@@ -6,6 +6,8 @@ The handlers emit run metrics through Powertools into namespace ``METRICS_NAMESP
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -14,7 +16,14 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from novaft.pipeline.facts import METRIC_TRAINING_HOURS, METRICS_NAMESPACE, RUN_COUNT_METRICS, service_name
+from novaft.pipeline.facts import (
+    EVALUATION_COUNT_METRICS,
+    METRIC_TRAINING_HOURS,
+    METRICS_NAMESPACE,
+    QUEUE_GAUGE_METRICS,
+    RUN_COUNT_METRICS,
+    service_name,
+)
 
 # The state machine's execution metrics are sums over 5 minutes: any one failed or timed-out execution alarms.
 ALARM_PERIOD = cdk.Duration.minutes(5)
@@ -35,14 +44,20 @@ class PipelineMonitoring(Construct):
         dimensions = {"service": service_name(stage)}
         period = cdk.Duration.hours(1)
 
-        def run_metric(name: str, label: str) -> cloudwatch.Metric:
+        def run_metric(name: str, label: str, statistic: str = "Sum") -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace=METRICS_NAMESPACE,
                 metric_name=name,
                 dimensions_map=dimensions,
-                statistic="Sum",
+                statistic=statistic,
                 period=period,
                 label=label,
+            )
+
+        def run_graph(title: str, labels: Mapping[str, str], statistic: str = "Sum") -> cloudwatch.GraphWidget:
+            """One widget with a line per metric name, labelled as the facts table says."""
+            return cloudwatch.GraphWidget(
+                title=title, left=[run_metric(name, label, statistic) for name, label in labels.items()], width=12
             )
 
         def any_execution_alarm(construct_id: str, what: str, metric: cloudwatch.Metric) -> cloudwatch.Alarm:
@@ -87,16 +102,13 @@ class PipelineMonitoring(Construct):
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=cdk.Duration.days(7))
         self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="Runs",
-                left=[run_metric(name, label) for name, label in RUN_COUNT_METRICS.items()],
-                width=12,
-            ),
-            cloudwatch.GraphWidget(
-                title="Training hours (billable)",
-                left=[run_metric(METRIC_TRAINING_HOURS, "Training hours")],
-                width=12,
-            ),
+            run_graph("Runs by status", RUN_COUNT_METRICS),
+            run_graph("Training hours (billable)", {METRIC_TRAINING_HOURS: "Training hours"}),
+        )
+        self.dashboard.add_widgets(
+            run_graph("Evaluation gate", EVALUATION_COUNT_METRICS),
+            # A gauge: the sum of the readings would count each waiting run once per poll.
+            run_graph("Training queue depth", QUEUE_GAUGE_METRICS, "Maximum"),
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(

@@ -19,13 +19,12 @@ from novaft.pipeline.facts import (
     STATUS_STOPPED,
     TERMINAL_TRAINING_STATUSES,
 )
+from stacks.constructs import job_polling
+from stacks.constructs.retries import retry_with_jitter
 from stacks.constructs.workflow_deployment import DeploymentFunctions, DeploymentPolling, deployment_states
 from stacks.constructs.workflow_evaluation import EvaluationBounds, EvaluationFunctions, evaluation_states
 from stacks.constructs.workflow_gate import GateBounds, GateFunctions, QuotaThenAll, WorkflowGate
 
-# Non-terminal values of DescribeTrainingJob's TrainingJobStatus (botocore sagemaker model); the terminal ones are
-# facts.TERMINAL_TRAINING_STATUSES, sorted so the synthesized Choice never changes between runs.
-RUNNING_TRAINING_STATUSES = ("InProgress", "Stopping")
 ALL_ERRORS = ["States.ALL"]
 
 # Errors a Lambda task retries, beyond the service errors CDK adds (Lambda.ServiceException, ...AWSLambdaException,
@@ -125,10 +124,12 @@ class WorkflowDefinition(Construct):
         evaluation: EvaluationProps | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._topic = topic
+        self._training_job_arns = training_job_arn_pattern
         capacity = capacity_retry or CapacityRetry()
 
         run_failed = sfn.Fail(self, "RunFailed", error_path="$.failure.Error", cause_path="$.failure.Cause")
-        notify_failure = self._publish("NotifyFailure", topic, subject="$.record.subject", message="$.record.message")
+        notify_failure = self._publish("NotifyFailure", subject="$.record.subject", message="$.record.message")
         CatchTo(run_failed, "$.notification_error").attach(notify_failure)
         notify_failure.next(run_failed)
         # Used when there is no run record to write (registration failed) or writing it failed.
@@ -188,13 +189,7 @@ class WorkflowDefinition(Construct):
             result_path="$.training",
             on_error=run_gate.start_catchers((SAGEMAKER_CAPACITY,)) if run_gate else fail_run,
         )
-        start.add_retry(
-            errors=[SAGEMAKER_THROTTLED],
-            interval=cdk.Duration.seconds(10),
-            max_attempts=6,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        retry_with_jitter(start, [SAGEMAKER_THROTTLED], interval_seconds=10, max_attempts=6)
         start.add_retry(
             errors=[SAGEMAKER_CAPACITY],
             interval=cdk.Duration.seconds(capacity.interval_seconds),
@@ -204,73 +199,38 @@ class WorkflowDefinition(Construct):
             jitter_strategy=sfn.JitterType.FULL,
         )
 
-        init_polls = sfn.Pass(self, "InitPolls", result=sfn.Result.from_object({"count": 0}), result_path="$.polls")
         wait = sfn.Wait(self, "WaitForTraining", time=sfn.WaitTime.duration(polling.interval))
+        job_name = "$.training.training_job_name"
         describe = fail_run.attach(
-            tasks.CallAwsService(
+            job_polling.describe_training_job(
                 self,
                 "DescribeTrainingJob",
-                service="sagemaker",
-                action="describeTrainingJob",
-                iam_action="sagemaker:DescribeTrainingJob",
-                iam_resources=[training_job_arn_pattern],
-                parameters={"TrainingJobName": sfn.JsonPath.string_at("$.training.training_job_name")},
-                result_selector={
-                    "status.$": "$.TrainingJobStatus",
-                    "secondary_status.$": "$.SecondaryStatus",
-                },
+                job_arns=training_job_arn_pattern,
+                job_name_path=job_name,
+                result_selector={"status.$": "$.TrainingJobStatus", "secondary_status.$": "$.SecondaryStatus"},
                 result_path="$.job",
+                transient_errors=SAGEMAKER_SDK_TRANSIENT_ERRORS,
             )
         )
-        describe.add_retry(
-            errors=SAGEMAKER_SDK_TRANSIENT_ERRORS,
-            interval=cdk.Duration.seconds(5),
-            max_attempts=5,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        count_poll = sfn.Pass(
-            self,
-            "CountPoll",
-            parameters={"count.$": "States.MathAdd($.polls.count, 1)"},
-            result_path="$.polls",
-        )
-        stop_timed_out = tasks.CallAwsService(
+        stop_timed_out = job_polling.stop_training_job(
             self,
             "StopTimedOutTraining",
-            service="sagemaker",
-            action="stopTrainingJob",
-            iam_action="sagemaker:StopTrainingJob",
-            iam_resources=[training_job_arn_pattern],
-            parameters={"TrainingJobName": sfn.JsonPath.string_at("$.training.training_job_name")},
-            result_path=sfn.JsonPath.DISCARD,
+            job_arns=training_job_arn_pattern,
+            job_name_path=job_name,
+            transient_errors=SAGEMAKER_SDK_TRANSIENT_ERRORS,
         )
-        stop_timed_out.add_retry(
-            errors=SAGEMAKER_SDK_TRANSIENT_ERRORS, interval=cdk.Duration.seconds(5), max_attempts=5, backoff_rate=2
-        )
-        timed_out = sfn.Pass(
-            self,
+        timed_out = self._failure(
             "TrainingTimedOut",
-            parameters={
-                "Error": "TrainingTimedOut",
-                "Cause.$": f"States.Format('The training job {{}} was still running after {polling.max_polls} status "
-                "checks; the workflow stopped it.', $.training.training_job_name)",
-            },
-            result_path="$.failure",
+            f"States.Format('The training job {{}} was still running after {polling.max_polls} status checks; the "
+            "workflow stopped it.', $.training.training_job_name)",
         )
         # A failed stop still ends as TrainingTimedOut; the stop error stays visible in $.stop_error.
         CatchTo(timed_out, "$.stop_error").attach(stop_timed_out)
         stop_timed_out.next(timed_out)
         timed_out.next(failure_entry)
-        unexpected_status = sfn.Pass(
-            self,
+        unexpected_status = self._failure(
             "UnexpectedTrainingStatus",
-            parameters={
-                "Error": "UnexpectedTrainingStatus",
-                "Cause.$": "States.Format('SageMaker reported training status {} for {}', $.job.status, "
-                "$.training.training_job_name)",
-            },
-            result_path="$.failure",
+            "States.Format('SageMaker reported training status {} for {}', $.job.status, $.training.training_job_name)",
         )
         unexpected_status.next(failure_entry)
 
@@ -281,14 +241,12 @@ class WorkflowDefinition(Construct):
             result_path="$.record",
             on_error=fail_run,
         )
-        notify_result = self._publish("NotifyResult", topic, subject="$.record.subject", message="$.record.message")
+        notify_result = self._publish("NotifyResult", subject="$.record.subject", message="$.record.message")
         result_status = (
             sfn.Choice(self, "ResultStatus")
             .when(
                 sfn.Condition.string_equals("$.record.status", STATUS_COMPLETED),
-                self._evaluate_first(
-                    topic, evaluation, training_job_arn_pattern, self._after_success(topic, deployment)
-                ),
+                self._evaluate_first(evaluation, self._after_success(deployment)),
             )
             .when(
                 sfn.Condition.string_equals("$.record.status", STATUS_STOPPED),
@@ -299,15 +257,12 @@ class WorkflowDefinition(Construct):
         # The result is already recorded; a lost notification must not turn a finished run into a failed one.
         CatchTo(result_status, "$.notification_error").attach(notify_result)
 
-        still_running = sfn.Condition.or_(
-            *(sfn.Condition.string_equals("$.job.status", s) for s in RUNNING_TRAINING_STATUSES)
-        )
+        still_running = job_polling.status_in("$.job.status", job_polling.RUNNING_TRAINING_STATUSES)
         training_status = (
             sfn.Choice(self, "TrainingStatus")
             .when(
-                sfn.Condition.or_(
-                    *(sfn.Condition.string_equals("$.job.status", s) for s in sorted(TERMINAL_TRAINING_STATUSES))
-                ),
+                # Sorted so the synthesized Choice never changes between runs.
+                job_polling.status_in("$.job.status", sorted(TERMINAL_TRAINING_STATUSES)),
                 # The job has ended: its slot is free before the result is recorded (and before anything after it).
                 run_gate.release_then("ReleaseSlot", record) if run_gate else record,
             )
@@ -322,7 +277,9 @@ class WorkflowDefinition(Construct):
         )
         record.next(notify_result).next(result_status)
 
-        start.next(init_polls).next(wait).next(describe).next(count_poll).next(training_status)
+        polls = "$.polls"
+        start.next(job_polling.init_polls(self, "InitPolls", polls)).next(wait).next(describe)
+        describe.next(job_polling.count_poll(self, "CountPoll", polls)).next(training_status)
         if run_gate:
             run_gate.connect(start)
         training = validate.next(render).next(run_gate.entry if run_gate else start)
@@ -339,7 +296,12 @@ class WorkflowDefinition(Construct):
         register.next(route)
         self.start: sfn.IChainable = register
         if evaluation is not None:
-            self.start = self._route_start(topic, evaluation, training_job_arn_pattern, register)
+            self.start = self._route_start(evaluation, register)
+
+    def _failure(self, error: str, cause_format: str) -> sfn.Pass:
+        """A state named ``error`` that writes the failure at $.failure as a caught error would be written, with the
+        cause built by the intrinsic ``cause_format``."""
+        return sfn.Pass(self, error, parameters={"Error": error, "Cause.$": cause_format}, result_path="$.failure")
 
     def _gate(self, gate: GateProps | None, record_failure: sfn.IChainable) -> WorkflowGate | None:
         if gate is None:
@@ -353,23 +315,11 @@ class WorkflowDefinition(Construct):
             record_failure=record_failure,
         )
 
-    def _route_start(
-        self, topic: sns.ITopic, evaluation: EvaluationProps, job_arns: str, register: sfn.IChainable
-    ) -> sfn.IChainable:
+    def _route_start(self, evaluation: EvaluationProps, register: sfn.IChainable) -> sfn.IChainable:
         """``novaft evaluate`` starts an execution with ``evaluate_later`` (the run, its validation, the tasks): it
         runs only the evaluation fragment (state names prefixed ``Later``); an S3 event goes to RegisterRun."""
-        later = evaluation_states(
-            self,
-            functions=evaluation.functions,
-            bounds=evaluation.bounds,
-            training_job_arn_pattern=job_arns,
-            sdk_transient_errors=SAGEMAKER_SDK_TRANSIENT_ERRORS,
-            invoke=self._invoke,
-            publish=lambda name, *, subject, message: self._publish(name, topic, subject=subject, message=message),
-            catch_to=CatchTo,
-            done=sfn.Succeed(self, "EvaluatedLater"),
-            prefix="Later",
-            tasks_path="$.tasks",
+        later = self._evaluation_states(
+            evaluation, sfn.Succeed(self, "EvaluatedLater"), prefix="Later", tasks_path="$.tasks"
         )
         unpack = sfn.Pass(self, "EvaluateLater", input_path="$.evaluate_later")
         return (
@@ -378,25 +328,28 @@ class WorkflowDefinition(Construct):
             .otherwise(register)
         )
 
-    def _evaluate_first(
-        self, topic: sns.ITopic, evaluation: EvaluationProps | None, job_arns: str, then: sfn.IChainable
-    ) -> sfn.IChainable:
+    def _evaluate_first(self, evaluation: EvaluationProps | None, then: sfn.IChainable) -> sfn.IChainable:
         """The evaluation fragment (docs/evaluation.md) before ``then`` when the stack has its functions."""
         if evaluation is None:
             return then
+        return self._evaluation_states(evaluation, then)
+
+    def _evaluation_states(self, evaluation: EvaluationProps, done: sfn.IChainable, **placement: str) -> sfn.IChainable:
+        """The evaluation fragment ending in ``done``; ``placement`` is its ``prefix`` and ``tasks_path``, if any."""
         return evaluation_states(
             self,
             functions=evaluation.functions,
             bounds=evaluation.bounds,
-            training_job_arn_pattern=job_arns,
+            training_job_arn_pattern=self._training_job_arns,
             sdk_transient_errors=SAGEMAKER_SDK_TRANSIENT_ERRORS,
             invoke=self._invoke,
-            publish=lambda name, *, subject, message: self._publish(name, topic, subject=subject, message=message),
+            publish=self._publish,
             catch_to=CatchTo,
-            done=then,
+            done=done,
+            **placement,
         )
 
-    def _after_success(self, topic: sns.ITopic, deployment: DeploymentProps | None) -> sfn.IChainable:
+    def _after_success(self, deployment: DeploymentProps | None) -> sfn.IChainable:
         """RunSucceeded, or first the deployment fragment (docs/deployment.md) when the stack has its functions."""
         succeeded = sfn.Succeed(self, "RunSucceeded")
         if deployment is None:
@@ -406,7 +359,7 @@ class WorkflowDefinition(Construct):
             functions=deployment.functions,
             polling=deployment.polling,
             invoke=self._invoke,
-            publish=lambda name, *, subject, message: self._publish(name, topic, subject=subject, message=message),
+            publish=self._publish,
             catch_to=CatchTo,
             done=succeeded,
         )
@@ -435,21 +388,16 @@ class WorkflowDefinition(Construct):
             retry_on_service_exceptions=True,
             result_path=result_path,
         )
-        task.add_retry(
-            errors=LAMBDA_THROTTLING_ERRORS,
-            interval=cdk.Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        retry_with_jitter(task, LAMBDA_THROTTLING_ERRORS, interval_seconds=2, max_attempts=6)
         on_error.attach(task)
         return task
 
-    def _publish(self, name: str, topic: sns.ITopic, *, subject: str, message: str) -> tasks.SnsPublish:
+    def _publish(self, name: str, *, subject: str, message: str) -> tasks.SnsPublish:
+        """An SNS task on the run topic; ``subject`` and ``message`` are paths in the state."""
         task = tasks.SnsPublish(
             self,
             name,
-            topic=topic,
+            topic=self._topic,
             subject=sfn.JsonPath.string_at(subject),
             message=sfn.TaskInput.from_json_path_at(message),
             result_path=sfn.JsonPath.DISCARD,

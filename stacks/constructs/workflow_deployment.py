@@ -8,14 +8,16 @@ it, or records why it failed; either way a notification follows. A failed deploy
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+
+from stacks.constructs.job_polling import count_poll, init_polls
+from stacks.constructs.retries import retry_with_jitter
+from stacks.constructs.workflow_fragment import CatchTarget, Invoke, Publish
 
 # Raised by the Bedrock adapter (novaft.aws.bedrock.BedrockThrottled).
 BEDROCK_THROTTLED = "BedrockThrottled"
@@ -40,11 +42,6 @@ class DeploymentPolling:
         return cdk.Duration.seconds(self.interval_seconds)
 
 
-# Builds a Lambda task the way the main definition does (retries, catch): name, function, payload, result path, catch.
-Invoke = Callable[..., Any]
-Publish = Callable[..., Any]
-
-
 def deployment_states(
     scope: Construct,
     *,
@@ -52,7 +49,7 @@ def deployment_states(
     polling: DeploymentPolling,
     invoke: Invoke,
     publish: Publish,
-    catch_to: Callable[[sfn.IChainable, str], Any],
+    catch_to: CatchTarget,
     done: sfn.IChainable,
 ) -> sfn.IChainable:
     """The first state of the fragment; it ends in ``done`` (skipped or recorded) or in DeploymentFailed."""
@@ -79,13 +76,7 @@ def deployment_states(
     to_failure = catch_to(record_failure, "$.deployment_failure")
 
     deploy = invoke("DeployModel", functions.deploy_model, "$", result_path="$.deployment", on_error=to_failure)
-    deploy.add_retry(
-        errors=[BEDROCK_THROTTLED],
-        interval=cdk.Duration.seconds(10),
-        max_attempts=6,
-        backoff_rate=2,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
+    retry_with_jitter(deploy, [BEDROCK_THROTTLED], interval_seconds=10, max_attempts=6)
     record = invoke(
         "RecordDeployment", functions.record_deployment, "$", result_path="$.deployment_record", on_error=to_failure
     )
@@ -94,16 +85,8 @@ def deployment_states(
     catch_to(done, "$.notification_error").attach(notify)
     record.next(notify).next(done)
 
-    init_polls = sfn.Pass(
-        scope, "InitDeploymentPolls", result=sfn.Result.from_object({"count": 0}), result_path="$.deployment_polls"
-    )
+    first_poll = init_polls(scope, "InitDeploymentPolls", "$.deployment_polls")
     wait = sfn.Wait(scope, "WaitForDeployment", time=sfn.WaitTime.duration(polling.interval))
-    count_poll = sfn.Pass(
-        scope,
-        "CountDeploymentPoll",
-        parameters={"count.$": "States.MathAdd($.deployment_polls.count, 1)"},
-        result_path="$.deployment_polls",
-    )
     timed_out = sfn.Pass(
         scope,
         "DeploymentTimedOut",
@@ -123,6 +106,6 @@ def deployment_states(
         .when(sfn.Condition.number_greater_than_equals("$.deployment_polls.count", polling.max_polls), timed_out)
         .otherwise(wait)
     )
-    wait.next(count_poll).next(deploy)
-    init_polls.next(deploy).next(phase)
-    return init_polls
+    wait.next(count_poll(scope, "CountDeploymentPoll", "$.deployment_polls")).next(deploy)
+    first_poll.next(deploy).next(phase)
+    return first_poll

@@ -10,20 +10,26 @@ itself stays Completed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from novaft.pipeline.errors import EvaluationFailed, SageMakerCapacityError, SageMakerThrottled
+from stacks.constructs.job_polling import (
+    RUNNING_TRAINING_STATUSES,
+    count_poll,
+    describe_training_job,
+    init_polls,
+    status_in,
+    stop_training_job,
+)
+from stacks.constructs.retries import retry_with_jitter
+from stacks.constructs.workflow_fragment import CatchTarget, Invoke, Publish
 
 EVALUATION_FAILED_ERROR = EvaluationFailed.workflow_error
-RUNNING_STATUSES = ("InProgress", "Stopping")
 # What an evaluation job that ran out of polls is recorded as (it is stopped first), and one that never started.
 TIMED_OUT_STATUS = "TimedOut"
 NOT_STARTED_STATUS = "NotStarted"
@@ -45,10 +51,6 @@ class EvaluationBounds:
     max_concurrency: int = 2
 
 
-Invoke = Callable[..., Any]
-Publish = Callable[..., Any]
-
-
 def evaluation_states(
     scope: Construct,
     *,
@@ -58,7 +60,7 @@ def evaluation_states(
     sdk_transient_errors: list[str],
     invoke: Invoke,
     publish: Publish,
-    catch_to: Callable[[sfn.IChainable, str], Any],
+    catch_to: CatchTarget,
     done: sfn.IChainable,
     prefix: str = "",
     tasks_path: str | None = None,
@@ -155,7 +157,7 @@ def _one_job(
     training_job_arn_pattern: str,
     sdk_transient_errors: list[str],
     invoke: Invoke,
-    catch_to: Callable[[sfn.IChainable, str], Any],
+    catch_to: CatchTarget,
 ) -> sfn.IChainable:
     """Start one evaluation job and wait for it; the item's output is ``{task, side, job_name, status}``."""
     # A Catch inside a Map can only go to a state of the same Map: a job that could not start is an item result with
@@ -189,75 +191,50 @@ def _one_job(
         on_error=catch_to(not_started, "$.start_error"),
     )
     # As StartTraining: a throttled call, or instances SageMaker cannot give yet, are asked again before giving up.
-    start.add_retry(
-        errors=[SageMakerThrottled.workflow_error, SageMakerCapacityError.workflow_error],
-        interval=cdk.Duration.seconds(30),
+    retry_with_jitter(
+        start,
+        [SageMakerThrottled.workflow_error, SageMakerCapacityError.workflow_error],
+        interval_seconds=30,
         max_attempts=6,
-        backoff_rate=2,
         max_delay=cdk.Duration.minutes(15),
-        jitter_strategy=sfn.JitterType.FULL,
     )
-    init = sfn.Pass(
-        scope,
-        f"{prefix}InitEvaluationPolls",
-        result=sfn.Result.from_object({"count": 0}),
-        result_path="$.evaluation_polls",
-    )
+    polls = "$.evaluation_polls"
+    init = init_polls(scope, f"{prefix}InitEvaluationPolls", polls)
     wait = sfn.Wait(scope, f"{prefix}WaitForEvaluation", time=sfn.WaitTime.duration(bounds.interval))
-    describe = tasks.CallAwsService(
+    describe = describe_training_job(
         scope,
         f"{prefix}DescribeEvaluationJob",
-        service="sagemaker",
-        action="describeTrainingJob",
-        iam_action="sagemaker:DescribeTrainingJob",
-        iam_resources=[training_job_arn_pattern],
-        parameters={"TrainingJobName": sfn.JsonPath.string_at("$.job.job_name")},
+        job_arns=training_job_arn_pattern,
+        job_name_path="$.job.job_name",
         result_selector={"status.$": "$.TrainingJobStatus"},
         result_path="$.evaluation_job",
+        transient_errors=sdk_transient_errors,
     )
-    describe.add_retry(
-        errors=sdk_transient_errors,
-        interval=cdk.Duration.seconds(5),
-        max_attempts=5,
-        backoff_rate=2,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
-    count = sfn.Pass(
-        scope,
-        f"{prefix}CountEvaluationPoll",
-        parameters={"count.$": "States.MathAdd($.evaluation_polls.count, 1)"},
-        result_path="$.evaluation_polls",
-    )
+    count = count_poll(scope, f"{prefix}CountEvaluationPoll", polls)
     timed_out = sfn.Pass(
         scope,
         f"{prefix}EvaluationTimedOut",
         result=sfn.Result.from_object({"status": TIMED_OUT_STATUS}),
         result_path="$.evaluation_job",
     )
-    stop = tasks.CallAwsService(
+    stop = stop_training_job(
         scope,
         f"{prefix}StopTimedOutEvaluation",
-        service="sagemaker",
-        action="stopTrainingJob",
-        iam_action="sagemaker:StopTrainingJob",
-        iam_resources=[training_job_arn_pattern],
-        parameters={"TrainingJobName": sfn.JsonPath.string_at("$.job.job_name")},
-        result_path=sfn.JsonPath.DISCARD,
+        job_arns=training_job_arn_pattern,
+        job_name_path="$.job.job_name",
+        transient_errors=sdk_transient_errors,
     )
-    stop.add_retry(errors=sdk_transient_errors, interval=cdk.Duration.seconds(5), max_attempts=5, backoff_rate=2)
     # A failed stop is still a timed-out job; the stop error stays visible in $.stop_error.
     catch_to(timed_out, "$.stop_error").attach(stop)
     stop.next(timed_out)
     timed_out.next(finished)
-    still_running = sfn.Condition.or_(
-        *(sfn.Condition.string_equals("$.evaluation_job.status", s) for s in RUNNING_STATUSES)
-    )
+    still_running = status_in("$.evaluation_job.status", RUNNING_TRAINING_STATUSES)
     status = (
         sfn.Choice(scope, f"{prefix}EvaluationJobStatus")
         .when(
             sfn.Condition.and_(
                 still_running,
-                sfn.Condition.number_greater_than_equals("$.evaluation_polls.count", bounds.max_polls),
+                sfn.Condition.number_greater_than_equals(f"{polls}.count", bounds.max_polls),
             ),
             stop,
         )

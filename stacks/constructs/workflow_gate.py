@@ -17,9 +17,7 @@ the slot of an aborted or timed-out execution.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
@@ -33,6 +31,9 @@ from novaft.pipeline.facts import (
     QUEUE_WAIT_EXHAUSTED_ERROR,
     QUOTA_WAIT_EXHAUSTED_ERROR,
 )
+from stacks.constructs.job_polling import count_poll, init_polls
+from stacks.constructs.retries import retry_with_jitter
+from stacks.constructs.workflow_fragment import CatchTarget, Invoke
 
 # Raised by the slot step when the semaphore kept changing under it (novaft.pipeline.steps.job_slots).
 SLOT_CONTENTION = "SlotContention"
@@ -85,11 +86,6 @@ class GateBounds:
     @property
     def approval_timeout(self) -> cdk.Duration:
         return cdk.Duration.seconds(round(self.approval_timeout_hours * _SECONDS_PER_HOUR))
-
-
-# Builds a Lambda task the way the main definition does (retries, catch): name, function, payload, result path, catch.
-Invoke = Callable[..., Any]
-CatchTarget = Callable[[sfn.IChainable, str], Any]
 
 
 @dataclass(frozen=True)
@@ -153,37 +149,22 @@ class WorkflowGate:
             result_path="$.approval",
         )
         # Only Lambda's own failures to run the function are retried: a retry asks again with a new token.
-        await_approval.add_retry(
-            errors=["Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"],
-            interval=cdk.Duration.seconds(2),
+        retry_with_jitter(
+            await_approval,
+            ["Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"],
+            interval_seconds=2,
             max_attempts=6,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
         )
         await_approval.add_catch(approval_timed_out, errors=[_TASK_TIMEOUT], result_path="$.approval_timeout")
         await_approval.add_catch(on_failure, errors=_ALL_ERRORS, result_path="$.failure")
 
-        init_polls = sfn.Pass(
-            scope, "InitQueuePolls", result=sfn.Result.from_object({"count": 0}), result_path="$.queue_polls"
-        )
+        first_poll = init_polls(scope, "InitQueuePolls", "$.queue_polls")
         acquire = invoke(
             "AcquireSlot", functions.acquire_slot, {"run.$": "$.run"}, result_path="$.slot", on_error=to_failure
         )
-        acquire.add_retry(
-            errors=[SLOT_CONTENTION],
-            interval=cdk.Duration.seconds(1),
-            max_attempts=5,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        retry_with_jitter(acquire, [SLOT_CONTENTION], interval_seconds=1, max_attempts=5)
         wait = sfn.Wait(
             scope, "WaitForSlot", time=sfn.WaitTime.duration(cdk.Duration.seconds(bounds.queue_poll_seconds))
-        )
-        count_poll = sfn.Pass(
-            scope,
-            "CountQueuePoll",
-            parameters={"count.$": "States.MathAdd($.queue_polls.count, 1)"},
-            result_path="$.queue_polls",
         )
         queue_exhausted = sfn.Pass(
             scope,
@@ -196,12 +177,12 @@ class WorkflowGate:
             result_path="$.failure",
         )
         queue_exhausted.next(on_failure)
-        wait.next(count_poll).next(acquire)
-        init_polls.next(acquire)
+        wait.next(count_poll(scope, "CountQueuePoll", "$.queue_polls")).next(acquire)
+        first_poll.next(acquire)
         self._acquire, self._wait, self._queue_exhausted = acquire, wait, queue_exhausted
         self._max_queue_polls = bounds.max_queue_polls
 
-        await_approval.next(init_polls)
+        await_approval.next(first_poll)
         self.entry: sfn.IChainable = (
             sfn.Choice(scope, "NeedsApproval")
             # RenderRecipe writes "approval": null for a run that needs none.
@@ -211,7 +192,7 @@ class WorkflowGate:
                 ),
                 await_approval,
             )
-            .otherwise(init_polls)
+            .otherwise(first_poll)
         )
 
     def connect(self, start: sfn.IChainable) -> None:

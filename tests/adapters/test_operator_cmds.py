@@ -257,23 +257,27 @@ def _write_jsonl(path: Path, records: list[object]) -> Path:
     return path
 
 
-def _registers(monkeypatch: pytest.MonkeyPatch, pipeline: MotoPipeline, key: str, **kw: Any) -> list[float]:
-    """The trigger fires while the CLI waits: RegisterRun runs for the upload of ``key``."""
-    return _on_sleep(monkeypatch, lambda: pipeline.register(key, **kw))
+Registers = Callable[..., list[float]]
+
+
+@pytest.fixture
+def registers(monkeypatch: pytest.MonkeyPatch, moto_pipeline: MotoPipeline) -> Registers:
+    """``registers(key, **kw)``: the trigger fires while the CLI waits: RegisterRun runs for the upload of ``key``."""
+
+    def on_upload_of(key: str, **kw: Any) -> list[float]:
+        return _on_sleep(monkeypatch, lambda: moto_pipeline.register(key, **kw))
+
+    return on_upload_of
 
 
 def test_submit_validates_then_uploads_train_last(
-    moto_pipeline: MotoPipeline,
-    tmp_path: Path,
-    upload_order: list[str],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, upload_order: list[str], capsys: pytest.CaptureFixture[str], registers: Registers
 ) -> None:
     data = _write_jsonl(tmp_path / "My Data.jsonl", [RECORD] * 8)
     validation = _write_jsonl(tmp_path / "v.jsonl", [RECORD])
     job = tmp_path / "job.yaml"
     job.write_text(JOB_YAML)
-    _registers(monkeypatch, moto_pipeline, "incoming/my-data/train.jsonl")
+    registers("incoming/my-data/train.jsonl")
     assert main(["submit", str(data), "--validation", str(validation), "--job", str(job)]) == 0
     out = capsys.readouterr().out
     files = (facts.VALIDATION_FILE, facts.JOB_FILE, facts.TRAIN_FILE)
@@ -311,14 +315,10 @@ def test_submit_uploads_nothing_when_the_local_check_fails(
 
 
 def test_submit_without_job_or_stack_default_skips_the_local_check(
-    moto_pipeline: MotoPipeline,
-    tmp_path: Path,
-    upload_order: list[str],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, upload_order: list[str], capsys: pytest.CaptureFixture[str], registers: Registers
 ) -> None:
     data = _write_jsonl(tmp_path / "d.jsonl", [RECORD])
-    _registers(monkeypatch, moto_pipeline, "incoming/exp-1/train.jsonl")
+    registers("incoming/exp-1/train.jsonl")
     assert main(["submit", str(data), "--run", "exp-1"]) == 0
     assert "skipped the local check" in capsys.readouterr().out
     assert upload_order == ["incoming/exp-1/train.jsonl"]
@@ -329,12 +329,12 @@ def test_submit_checks_against_the_stacks_default_job(
     tmp_path: Path,
     upload_order: list[str],
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    registers: Registers,
 ) -> None:
     default_job = {"model": "micro", "method": "sft", "peft": "lora"}
     moto_pipeline.create_stack("WithDefault", DefaultJob=json.dumps(default_job))
     data = _write_jsonl(tmp_path / "d.jsonl", [RECORD] * 8)
-    _registers(monkeypatch, moto_pipeline, "incoming/d/train.jsonl", default_job=default_job)
+    registers("incoming/d/train.jsonl", default_job=default_job)
     assert main(["submit", str(data), "--stack", "WithDefault"]) == 0
     out = capsys.readouterr().out
     assert "VALID for model micro, method sft" in out and "--stack WithDefault" in out

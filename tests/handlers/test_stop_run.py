@@ -5,6 +5,7 @@ from botocore.exceptions import ClientError
 
 from lambdas.handlers import start_training, stop_run
 from novaft.pipeline.facts import RECORD_TYPE_RUN, STATUS_COMPLETED, STATUS_FAILED, STATUS_REGISTERED, STATUS_STOPPED
+from novaft.pipeline.steps.evaluation import EVALUATION_JOBS_FIELD
 from tests.handlers.conftest import Aws, FakeLambdaContext, load_event
 from tests.handlers.sagemaker_control import set_job_status, stop_calls
 
@@ -25,6 +26,19 @@ def _registered(aws: Aws) -> None:
             "dataset": {"bucket": "novaft-dev-datasets", "train_key": "incoming/demo/train.jsonl"},
         }
     )
+
+
+def _stop_result(
+    *, training_job_stopped: bool, status: str | None, run_found: bool = True, run_id: str | None = RUN_ID
+) -> dict[str, object]:
+    """What stop_run returns when it stopped no evaluation job."""
+    return {
+        "run_found": run_found,
+        "run_id": run_id,
+        "training_job_stopped": training_job_stopped,
+        "evaluation_jobs_stopped": [],
+        "status": status,
+    }
 
 
 @pytest.mark.parametrize(
@@ -59,12 +73,7 @@ def test_stop_run_stops_a_running_job_and_records_stopped(
         result = stop_run.lambda_handler(load_event("stop_run.json"), lambda_context)
 
     assert stop.called is expect_stop_call
-    assert result == {
-        "run_found": True,
-        "run_id": RUN_ID,
-        "training_job_stopped": expect_stopped,
-        "status": STATUS_STOPPED,
-    }
+    assert result == _stop_result(training_job_stopped=expect_stopped, status=STATUS_STOPPED)
     assert aws.item(RUN_ID)["status"] == STATUS_STOPPED
     [note] = aws.notifications()
     assert note["Subject"] == "novaft dev: run demo Stopped"
@@ -85,7 +94,7 @@ def test_stop_run_before_training_started_stops_nothing(aws: Aws, lambda_context
 def test_stop_run_for_an_execution_without_a_run_does_nothing(aws: Aws, lambda_context: FakeLambdaContext) -> None:
     result = stop_run.lambda_handler(load_event("stop_run.json"), lambda_context)
 
-    assert result == {"run_found": False, "run_id": None, "training_job_stopped": False, "status": None}
+    assert result == _stop_result(run_found=False, run_id=None, training_job_stopped=False, status=None)
     assert aws.notifications() == []
 
 
@@ -114,7 +123,7 @@ def test_stop_run_keeps_an_outcome_already_recorded(
 
     # Then only a job still running is stopped, and the recorded outcome and its notification stand as they were
     assert stop.called is running_job
-    assert result == {"run_found": True, "run_id": RUN_ID, "training_job_stopped": running_job, "status": final_status}
+    assert result == _stop_result(training_job_stopped=running_job, status=final_status)
     assert aws.item(RUN_ID)["status"] == final_status
     assert aws.notifications() == []
 
@@ -139,3 +148,26 @@ def test_stop_run_records_an_execution_failed_outside_the_workflow_as_failed(
     [note] = aws.notifications()
     assert note["Subject"] == "novaft dev: run demo Failed"
     assert "States.Runtime" in note["Message"]
+
+
+def test_stop_run_stops_the_running_evaluation_jobs_of_a_completed_run(
+    aws: Aws, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a Completed run whose execution is aborted while one of its two evaluation jobs still runs
+    _registered(aws)
+    start_training.lambda_handler(load_event("start_training.json"), lambda_context)
+    running, finished = f"{JOB}-0a1b2c3d", f"{JOB}-4e5f6a7b"
+    request = load_event("start_training.json")["request"]
+    for name in (running, finished):
+        aws.sagemaker.create_training_job(**{**request, "TrainingJobName": name})
+    set_job_status(running, "InProgress")
+    aws.put_item({**aws.item(RUN_ID), "status": STATUS_COMPLETED, EVALUATION_JOBS_FIELD: [running, finished]})
+
+    with stop_calls() as stop:
+        result = stop_run.lambda_handler(load_event("stop_run.json"), lambda_context)
+
+    # Then only the running evaluation job is asked to stop, and the run's outcome stands
+    stop.assert_called_once_with(TrainingJobName=running)
+    assert (result["evaluation_jobs_stopped"], result["training_job_stopped"]) == ([running], False)
+    assert aws.item(RUN_ID)["status"] == STATUS_COMPLETED
+    assert aws.notifications() == []

@@ -23,7 +23,7 @@ from novaft.pipeline.facts import (
 from novaft.pipeline.records import SNS_SUBJECT_MAX_CHARS, printable_run_name
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.ports import Notifier, RunStore
-from novaft.policy import PolicyDecision
+from novaft.policy import JobChoices, PolicyDecision
 
 _SECONDS_PER_HOUR = 3600
 
@@ -62,23 +62,21 @@ class ApprovalRequested(BaseModel):
 
 
 def approval_ask(
+    spec: JobChoices,
     *,
-    model: str,
-    method: str,
-    peft: str,
     request: dict[str, Any],
     estimate: dict[str, Any],
     decision: PolicyDecision,
 ) -> ApprovalAsk:
-    """The ask of one rendered run: the instances and runtime the CreateTrainingJob request holds, the estimate's cost
-    and the policy decision's ceiling and reasons."""
+    """The ask of one rendered run: the model, method and adapter the job spec asks for, the instances and runtime
+    the CreateTrainingJob request holds, the estimate's cost and the policy decision's ceiling and reasons."""
     resources = request.get("ResourceConfig") or {}
     stopping = request.get("StoppingCondition") or {}
     cost = estimate.get("cost")
     return ApprovalAsk(
-        model=model,
-        method=method,
-        peft=peft,
+        model=spec.model,
+        method=spec.method,
+        peft=spec.peft,
         instance_type=str(resources.get("InstanceType", "")),
         instance_count=int(resources.get("InstanceCount", 0)),
         max_runtime_hours=round(int(stopping.get("MaxRuntimeInSeconds", 0)) / _SECONDS_PER_HOUR, 2),

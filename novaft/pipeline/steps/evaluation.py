@@ -88,6 +88,8 @@ def evaluation_runtime_seconds(spec: JobSpec) -> int:
 
 MAX_JOB_NAME = 63
 JOB_NAME_HASH_CHARS = 8
+# The run record's list of the planned evaluation jobs' names: the stop rule stops those still running.
+EVALUATION_JOBS_FIELD: Final = "evaluation_jobs"
 # SageMaker's FailureReason, as much as a record and a notification should carry.
 MAX_REASON_CHARS = 1000
 
@@ -256,7 +258,8 @@ def plan_evaluation(
         decision = evaluate(settings.policy, later_evaluation_request(spec, estimate, region=settings.region))
         runs.update(run.run_id, {**fields, "evaluation_policy": decision.to_dict()})
         decision.raise_unless_cleared_to_start()
-    runs.update(run.run_id, {**fields, "evaluation_status": "Planned"})
+    names = [job.job_name for job in jobs]
+    runs.update(run.run_id, {**fields, "evaluation_status": "Planned", EVALUATION_JOBS_FIELD: names})
     return EvaluationPlan(jobs=jobs, estimate=estimate.to_dict())
 
 

@@ -75,6 +75,8 @@ class SlotClaim(BaseModel):
     place: int | None = None
     holders: int = 0
     limit: int = 0
+    # How many runs wait for a slot after this answer (the queue depth metric).
+    waiting: int = 0
 
 
 class SlotInput(BaseModel):
@@ -131,6 +133,7 @@ def acquire_slot(
         return claim(pool.without(ended), run_id, limit=limit, now=now)
 
     pool, answer = _change(slots, pool_name, decide)
+    answer = answer.model_copy(update={"waiting": len(pool.waiting)})
     if not answer.acquired:
         runs.update(
             run_id,

@@ -107,14 +107,7 @@ def render_run_recipe(
     refuse_unless_cleared(decision, run=run, runs=runs, now=now, approval_gate=settings.approval_gate)
     approval = None
     if settings.approval_gate and decision.needs_approval:
-        ask = approval_ask(
-            model=requested.model,
-            method=requested.method,
-            peft=requested.peft,
-            request=request,
-            estimate=estimate,
-            decision=decision,
-        )
+        ask = approval_ask(requested, request=request, estimate=estimate, decision=decision)
         approval = ask.model_dump(mode="json")
     runs.update(
         run.run_id,

@@ -1,7 +1,9 @@
-"""stop_run: an execution was aborted, timed out or failed; stop its training job and record how the run ended.
+"""stop_run: an execution was aborted, timed out or failed; stop its training and evaluation jobs and record how the
+run ended.
 
 The stop rule fires on ABORTED, TIMED_OUT and FAILED executions; the run is recorded Stopped for the first two and
-Failed for the last, unless the workflow recorded its outcome already.
+Failed for the last, unless the workflow recorded its outcome already (an execution aborted while its evaluation jobs
+run has a Completed run: the jobs are stopped, the outcome kept).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from novaft.pipeline.errors import RunNotFound
 from novaft.pipeline.facts import EXECUTION_FAILED, FINAL_RUN_STATUSES, STATUS_FAILED, STATUS_STOPPED
 from novaft.pipeline.records import console_links, notification_for
 from novaft.pipeline.settings import Settings
+from novaft.pipeline.steps.evaluation import EVALUATION_JOBS_FIELD
 from novaft.pipeline.steps.job_slots import JobSlotStore, release_slot
 from novaft.pipeline.steps.ports import Notifier, RunStore, TrainingJobs
 
@@ -46,12 +49,19 @@ def stop_run(
     # Only a run that reached StartTraining can have a job; before that the name is merely reserved.
     # Whatever the run's record says, no training job may outlive its run.
     stopped = bool(job_name and item.get("training_job_arn")) and jobs.stop_if_running(job_name)
+    evaluations_stopped = _stop_evaluation_jobs(item, jobs)
     if slots is not None:
         release_slot(run_id, slots=slots)
     if recorded_status in FINAL_RUN_STATUSES:
         # The outcome was recorded before the execution ended (aborted during NotifyResult, or a failure the workflow
         # recorded itself): keep it, and tell nobody it was stopped.
-        return StopRunResult(run_found=True, run_id=run_id, training_job_stopped=stopped, status=recorded_status)
+        return StopRunResult(
+            run_found=True,
+            run_id=run_id,
+            training_job_stopped=stopped,
+            evaluation_jobs_stopped=evaluations_stopped,
+            status=recorded_status,
+        )
     reason = f"The workflow execution ended with status {event.detail.status}"
     if event.detail.cause or event.detail.error:
         reason += f" ({event.detail.error or ''}: {event.detail.cause or ''})".replace("(: ", "(")
@@ -72,11 +82,32 @@ def stop_run(
         stage=settings.stage,
         status=status,
         headline=reason + (". Its training job was asked to stop." if stopped else "."),
-        details={"Training job": job_name or None, "Artifacts": f"s3://{run.artifacts_bucket}/{run.artifacts_prefix}"},
+        details={
+            "Training job": job_name or None,
+            "Evaluation jobs stopped": ", ".join(evaluations_stopped) or None,
+            "Artifacts": f"s3://{run.artifacts_bucket}/{run.artifacts_prefix}",
+        },
         links=links,
     )
     notifier.publish(notification.subject, notification.message)
-    return StopRunResult(run_found=True, run_id=run_id, training_job_stopped=stopped, status=status)
+    return StopRunResult(
+        run_found=True,
+        run_id=run_id,
+        training_job_stopped=stopped,
+        evaluation_jobs_stopped=evaluations_stopped,
+        status=status,
+    )
+
+
+def _stop_evaluation_jobs(item: dict[str, object], jobs: TrainingJobs) -> list[str]:
+    """Stop every evaluation job PlanEvaluation recorded that is still running; the names of those asked to stop.
+
+    A job never started, already stopping or finished is left alone, so a second delivery of the event stops nothing.
+    """
+    names = item.get(EVALUATION_JOBS_FIELD)
+    if not isinstance(names, list):
+        return []
+    return [str(name) for name in names if name and jobs.stop_if_running(str(name))]
 
 
 def _run_from_item(item: dict[str, object], settings: Settings) -> RunContext:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import tarfile
 
 import pytest
 
@@ -19,6 +18,7 @@ from novaft.pipeline.evaluation_results import (
     task_metrics,
 )
 from novaft.pipeline.facts import GATE_FAILED, GATE_PASSED
+from tests.unit.archives import tar_archive
 
 GEN_QA = {
     "rouge1": 0.5,
@@ -34,19 +34,7 @@ GEN_QA = {
 
 
 def _archive(files: dict[str, bytes], *, link: str | None = None) -> io.BytesIO:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, body in files.items():
-            member = tarfile.TarInfo(name)
-            member.size = len(body)
-            archive.addfile(member, io.BytesIO(body))
-        if link is not None:
-            member = tarfile.TarInfo(link)
-            member.type = tarfile.SYMTYPE
-            member.linkname = "/etc/passwd"
-            archive.addfile(member)
-    buffer.seek(0)
-    return buffer
+    return io.BytesIO(tar_archive(files, link=link))
 
 
 def _results(entries: dict[str, dict[str, float]]) -> bytes:

@@ -1,25 +1,13 @@
 from __future__ import annotations
 
-import io
-import tarfile
-
 import orjson
 import pytest
 
 from novaft.pipeline.errors import ManifestUnreadable
 from novaft.pipeline.manifest import output_archive_key, read_output_manifest
+from tests.unit.archives import tar_archive
 
 ESCROW = "s3://customer-escrow-111122223333-smtj-abc/job-1/stepID"
-
-
-def _archive(members: dict[str, bytes], mode: str = "w:gz") -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode=mode) as tar:  # type: ignore[call-overload]
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -31,18 +19,21 @@ def _archive(members: dict[str, bytes], mode: str = "w:gz") -> bytes:
     ],
 )
 def test_read_output_manifest_finds_the_checkpoint(members: dict[str, bytes]) -> None:
-    assert read_output_manifest(_archive(members)).checkpoint_s3_uri == ESCROW
+    assert read_output_manifest(tar_archive(members)).checkpoint_s3_uri == ESCROW
 
 
 @pytest.mark.parametrize(
     ("archive", "message_part"),
     [
         (b"not an archive", "not a readable tar.gz"),
-        (_archive({"other.json": b"{}"}), "no manifest.json"),
-        (_archive({"manifest.json": b"{oops"}), "not valid JSON"),
-        (_archive({"manifest.json": b"[1]"}), "not a JSON object"),
-        (_archive({"manifest.json": b'{"checkpoint_s3_bucket": "bucket-without-scheme"}'}), "should be an s3:// URI"),
-        (_archive({"manifest.json": b"{}"}), "checkpoint_s3_bucket"),
+        (tar_archive({"other.json": b"{}"}), "no manifest.json"),
+        (tar_archive({"manifest.json": b"{oops"}), "not valid JSON"),
+        (tar_archive({"manifest.json": b"[1]"}), "not a JSON object"),
+        (
+            tar_archive({"manifest.json": b'{"checkpoint_s3_bucket": "bucket-without-scheme"}'}),
+            "should be an s3:// URI",
+        ),
+        (tar_archive({"manifest.json": b"{}"}), "checkpoint_s3_bucket"),
     ],
 )
 def test_read_output_manifest_names_what_is_wrong(archive: bytes, message_part: str) -> None:

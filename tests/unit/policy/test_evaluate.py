@@ -18,18 +18,10 @@ from novaft.policy import (
     cost_ceiling_usd,
     evaluate,
 )
+from tests.unit.policy.run_choices import run_choices
 
 # Ceiling 2 x 10 h x $100 = $2,000: inside every default limit; the estimate is under the default approval threshold.
-REQUEST = PolicyRequest(
-    model="micro",
-    method="sft",
-    peft="lora",
-    instance_type="ml.p5.48xlarge",
-    instance_count=2,
-    max_runtime_hours=10,
-    price_per_instance_hour=100.0,
-    estimated_cost_usd=100.0,
-)
+REQUEST = PolicyRequest(**run_choices(), price_per_instance_hour=100.0, estimated_cost_usd=100.0)
 
 
 def _policy(**overrides: Any) -> StagePolicy:

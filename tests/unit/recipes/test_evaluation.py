@@ -63,9 +63,7 @@ def test_default_render_equals_the_official_recipe_key_by_key(model: str, task: 
 @pytest.mark.parametrize(
     ("task", "strategy", "metric"),
     [
-        ("mmlu_pro", "zs_cot", "accuracy"),
-        ("bbh", "zs_cot", "accuracy"),
-        ("gpqa", "zs_cot", "accuracy"),
+        *((task, "zs_cot", "accuracy") for task in ("mmlu_pro", "bbh", "gpqa")),
         ("math", "zs_cot", "exact_match"),
         ("strong_reject", "zs", "deflection"),
         ("ifeval", "zs", "accuracy"),

@@ -10,7 +10,9 @@ import pytest
 
 from novaft.cli import main
 from novaft.pipeline.facts import RUN_ID_TAG, STAGE_TAG, STATUS_AWAITING_APPROVAL, STATUS_REJECTED, ExitCode
+from novaft.pipeline.steps.evaluation import estimate_evaluation
 from novaft.policy import PolicyFinding, PolicyViolation
+from novaft.recipes import JobSpec, load_price_table
 
 PLAN = ["plan", "--train", "s3://data/incoming/support/train.jsonl", "--model", "micro", "--method", "sft"]
 LORA = [*PLAN, "--peft", "lora"]
@@ -136,3 +138,66 @@ def test_the_shipped_stages_refuse_and_allow_as_documented(capsys: pytest.Captur
     cdk_json = str(Path(__file__).resolve().parents[3] / "cdk.json")
     assert _code([*LORA, "--stage", "dev", "--cdk-json", cdk_json]) == ExitCode.OK
     assert _code([*LORA, "--instance-count", "8", "--stage", "prod", "--cdk-json", cdk_json]) == ExitCode.POLICY
+
+
+MMLU_WITH_BASE = {"tasks": ["mmlu"], "compare_with_base": True}
+
+
+def _json_plan(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    assert _code([*argv, "--format", "json"]) == ExitCode.OK
+    plan: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return plan
+
+
+def test_the_stage_default_evaluation_is_estimated_and_counted_as_render_recipe_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report, unbounded = str(_report(tmp_path)), {"max_run_usd": False}
+    cdk_json = _cdk_json(tmp_path, policy=unbounded)
+    without = _json_plan([*LORA, "--stage", "dev", "--cdk-json", str(cdk_json), "--stats", report], capsys)
+    cdk_json = _cdk_json(tmp_path, policy=unbounded, default_evaluation=MMLU_WITH_BASE)
+    plan = _json_plan([*LORA, "--stage", "dev", "--cdk-json", str(cdk_json), "--stats", report], capsys)
+    spec = JobSpec.model_validate({"model": "micro", "method": "sft", "peft": "lora", "evaluation": MMLU_WITH_BASE})
+    expected = estimate_evaluation(spec, load_price_table(), region="us-east-1").to_dict()
+    assert plan["estimate"]["evaluation"] == expected and expected["jobs"] == 2
+    assert "evaluation" not in without["estimate"]
+    # The policy's ceiling counts the evaluation jobs' whole runtime, as RenderRecipe's does.
+    ceiling = plan["policy"]["decision"]["cost_ceiling_usd"]
+    assert ceiling == pytest.approx(without["policy"]["decision"]["cost_ceiling_usd"] + expected["ceiling_usd"])
+
+    assert _code([*LORA, "--stage", "dev", "--cdk-json", str(cdk_json), "--stats", report]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert f"evaluation      2 job(s) x 1 x {expected['instance_type']}" in out
+    assert f"ceiling {expected['ceiling_usd']} USD (6 h max runtime per job)" in out
+    assert f"(instances x max runtime x price + evaluation jobs ${expected['ceiling_usd']:,.2f})" in out
+
+
+def test_a_job_that_sets_its_own_evaluation_keeps_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cdk_json = str(_cdk_json(tmp_path, policy={"max_run_usd": False}, default_evaluation=MMLU_WITH_BASE))
+    job = tmp_path / "job.yaml"
+    job.write_text("model: micro\nmethod: sft\npeft: lora\nevaluation:\n  tasks: []\n")
+    plan = _json_plan([*PLAN, "--job", str(job), "--stage", "dev", "--cdk-json", cdk_json], capsys)
+    assert "evaluation" not in plan["estimate"]
+    job.write_text("model: micro\nmethod: sft\npeft: lora\nevaluation:\n  tasks: [bbh]\n")
+    plan = _json_plan([*PLAN, "--job", str(job), "--stage", "dev", "--cdk-json", cdk_json], capsys)
+    assert plan["estimate"]["evaluation"]["jobs"] == 1
+
+
+def test_a_job_asking_for_evaluation_shows_it_without_a_stage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text("model: micro\nmethod: sft\npeft: lora\nevaluation:\n  tasks: [mmlu, bbh]\n")
+    plan = _json_plan([*PLAN, "--job", str(job)], capsys)
+    assert plan["estimate"]["evaluation"]["jobs"] == 2 and "policy" not in plan
+
+
+def test_a_bad_stage_default_evaluation_exits_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cdk_json = _cdk_json(tmp_path, default_evaluation={"tasks": ["llm_judge"]})
+    assert _code([*LORA, "--stage", "dev", "--cdk-json", str(cdk_json)]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "stages.dev.default_evaluation" in err and "llm_judge" in err
+    assert _code([*LORA, "--stage", "dev", "--cdk-json", str(_cdk_json(tmp_path, default_evaluation=["mmlu"]))]) == 2
+    assert "stages.dev.default_evaluation: not a mapping" in capsys.readouterr().err

@@ -1,4 +1,3 @@
-import io
 import math
 import tarfile
 
@@ -17,16 +16,7 @@ from novaft.report.metrics import (
     parse_log_lines,
     parse_metrics_csv,
 )
-
-
-def _archive(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, body in files.items():
-            member = tarfile.TarInfo(name)
-            member.size = len(body)
-            tar.addfile(member, io.BytesIO(body))
-    return buffer.getvalue()
+from tests.unit.archives import tar_archive
 
 
 def test_csv_rows_give_the_curve_and_an_exact_summary() -> None:
@@ -106,9 +96,9 @@ def test_log_lines_pair_loss_with_the_step_on_the_line_or_before_it() -> None:
 
 def test_the_archive_csv_is_read_at_any_depth_and_its_absence_is_none() -> None:
     csv = b"step_number,training_loss\n1,0.7\n2,0.6\n"
-    found = metrics_from_archive(_archive({f"out/{TRAINING_METRICS_ARCHIVE_FILE}": csv, "manifest.json": b"{}"}))
+    found = metrics_from_archive(tar_archive({f"out/{TRAINING_METRICS_ARCHIVE_FILE}": csv, "manifest.json": b"{}"}))
     assert found is not None and [p.loss for p in found.points] == [0.7, 0.6]
-    assert metrics_from_archive(_archive({"manifest.json": b"{}"})) is None
+    assert metrics_from_archive(tar_archive({"manifest.json": b"{}"})) is None
 
 
 def test_an_unreadable_archive_raises_a_tar_error() -> None:

@@ -14,19 +14,16 @@ from novaft.pipeline.facts import (
 from novaft.pipeline.records import summarize_failure
 from novaft.pipeline.steps.approval import ApprovalAsk, AwaitApprovalInput, approval_ask, await_approval
 from novaft.policy import PolicyDecision, StagePolicy
+from novaft.recipes import JobSpec
 from tests.unit.pipeline import fakes
 from tests.unit.pipeline.fakes import FakeNotifier, FakeRunStore, run_context
 from tests.unit.pipeline.steps.test_render_policy import _render as render
 from tests.unit.pipeline.steps.test_render_policy import _runs as runs_to_render
+from tests.unit.policy.run_choices import run_choices
 
 RUN = run_context()
 ASK = ApprovalAsk(
-    model="lite",
-    method="sft",
-    peft="lora",
-    instance_type="ml.p5.48xlarge",
-    instance_count=4,
-    max_runtime_hours=24,
+    **run_choices(model="lite", instance_count=4, max_runtime_hours=24),
     estimated_cost_usd=1234.5,
     cost_ceiling_usd=5678.0,
     reasons=("estimated cost $1,234.50 is above approval_above_usd $500.00",),
@@ -35,6 +32,20 @@ ASK = ApprovalAsk(
 
 def _runs() -> FakeRunStore:
     return FakeRunStore({RUN.run_id: {"run_id": RUN.run_id, "run_name": RUN.run_name, "status": STATUS_VALIDATING}})
+
+
+def _notification(ask: ApprovalAsk, *, task_token: str) -> tuple[str, str]:
+    """The one (subject, message) a run waiting with ``ask`` publishes under the default stage settings."""
+    notifier = FakeNotifier()
+    await_approval(
+        AwaitApprovalInput(run=RUN, ask=ask, task_token=task_token),
+        settings=fakes.settings(),
+        runs=_runs(),
+        notifier=notifier,
+        now=fakes.NOW,
+    )
+    [published] = notifier.published
+    return published
 
 
 def test_the_run_keeps_the_token_and_waits_until_the_stage_deadline() -> None:
@@ -57,17 +68,8 @@ def test_the_run_keeps_the_token_and_waits_until_the_stage_deadline() -> None:
 
 
 def test_the_notification_says_what_is_asked_and_how_to_answer() -> None:
-    notifier = FakeNotifier()
+    subject, message = _notification(ASK, task_token="token-1")
 
-    await_approval(
-        AwaitApprovalInput(run=RUN, ask=ASK, task_token="token-1"),
-        settings=fakes.settings(),
-        runs=_runs(),
-        notifier=notifier,
-        now=fakes.NOW,
-    )
-
-    [(subject, message)] = notifier.published
     assert subject == f"novaft dev: run demo {STATUS_AWAITING_APPROVAL}"
     for expected in (
         "Model: lite (sft, lora)",
@@ -85,18 +87,11 @@ def test_the_notification_says_what_is_asked_and_how_to_answer() -> None:
 
 
 def test_an_unknown_price_is_said_so() -> None:
-    notifier = FakeNotifier()
     ask = ASK.model_copy(update={"estimated_cost_usd": None, "cost_ceiling_usd": None})
 
-    await_approval(
-        AwaitApprovalInput(run=RUN, ask=ask, task_token="t"),
-        settings=fakes.settings(),
-        runs=_runs(),
-        notifier=notifier,
-        now=fakes.NOW,
-    )
+    _subject, message = _notification(ask, task_token="t")
 
-    assert "Estimated cost: unknown (no price for this region)" in notifier.published[0][1]
+    assert "Estimated cost: unknown (no price for this region)" in message
 
 
 def test_the_ask_reads_instances_and_runtime_from_the_request() -> None:
@@ -105,11 +100,11 @@ def test_the_ask_reads_instances_and_runtime_from_the_request() -> None:
         "ResourceConfig": {"InstanceType": "ml.g5.12xlarge", "InstanceCount": 2},
         "StoppingCondition": {"MaxRuntimeInSeconds": 5400},
     }
+    spec = JobSpec(model="micro", method="sft", peft="lora")
 
-    ask = approval_ask(
-        model="micro", method="sft", peft="lora", request=request, estimate={"cost": 12}, decision=decision
-    )
+    ask = approval_ask(spec, request=request, estimate={"cost": 12}, decision=decision)
 
+    assert (ask.model, ask.method, ask.peft) == (spec.model, spec.method, spec.peft)
     assert (ask.instance_type, ask.instance_count, ask.max_runtime_hours) == ("ml.g5.12xlarge", 2, 1.5)
     assert (ask.estimated_cost_usd, ask.cost_ceiling_usd, ask.reasons) == (12.0, 99.5, ("over budget",))
 

@@ -8,16 +8,7 @@ from typing import Any
 import pytest
 
 from novaft.local.training import evaluation_archive, output_archive
-from novaft.pipeline.contracts import (
-    EvaluationJob,
-    EvaluationJobResult,
-    PlanEvaluationInput,
-    RecordEvaluationInput,
-    RunContext,
-    RunInputs,
-    StartEvaluationInput,
-    ValidationOutcome,
-)
+from novaft.pipeline import contracts
 from novaft.pipeline.errors import EvalDatasetInvalid, EvaluationFailed
 from novaft.pipeline.facts import (
     EVAL_DATA_FILE,
@@ -40,6 +31,7 @@ from novaft.pipeline.facts import (
 from novaft.pipeline.manifest import output_archive_key
 from novaft.pipeline.steps.evaluation import (
     EVALUATION_DIR,
+    EVALUATION_JOBS_FIELD,
     estimate_evaluation,
     evaluation_job_name,
     plan_evaluation,
@@ -75,6 +67,8 @@ GEN_QA_JOB = {
         "gate": {"metric": "gen_qa.rougeL", "min": 0.3, "min_delta_vs_base": 0.01},
     },
 }
+PLAIN_JOB = {"model": "micro", "method": "sft", "peft": "lora"}
+PINNED_INPUTS = {"train_s3_uri": "s3://a/t", "job_spec_s3_uri": "s3://a/j"}
 CHECKPOINT = "s3://customer-escrow-123456789012-smtj-x/novaft-demo/step-1"
 
 
@@ -83,7 +77,7 @@ def _job_yaml(job: dict[str, Any]) -> str:
 
 
 def _validating_stores(
-    run: RunContext, eval_body: bytes | None, job: dict[str, Any]
+    run: contracts.RunContext, eval_body: bytes | None, job: dict[str, Any]
 ) -> tuple[FakeObjectStore, FakeRunStore]:
     objects = FakeObjectStore()
     objects.add(DATASETS_BUCKET, run.dataset.train_key, valid_sft())
@@ -93,7 +87,7 @@ def _validating_stores(
     return objects, FakeRunStore({run.run_id: {"run_id": run.run_id, "status": STATUS_REGISTERED}})
 
 
-def _run(with_eval: bool = True) -> RunContext:
+def _run(with_eval: bool = True) -> contracts.RunContext:
     return run_context(job=pinned(JOB_KEY), **({"eval_set": pinned(EVAL_KEY)} if with_eval else {}))
 
 
@@ -129,51 +123,52 @@ def test_gen_qa_without_an_eval_set_names_the_file_to_upload() -> None:
         validate_run_dataset(run, settings=settings(), objects=objects, runs=runs, now=NOW)
 
 
-def test_a_job_without_evaluation_plans_nothing() -> None:
-    plan = plan_evaluation(
-        PlanEvaluationInput(
-            run=_run(False), validation=_validation({"model": "micro", "method": "sft", "peft": "lora"})
-        ),
-        prices=None,
-        settings=settings(),
-        objects=FakeObjectStore(),
-        runs=FakeRunStore(),
-        now=NOW,
-    )
-    assert plan.jobs == []
-
-
-def _validation(
-    job: dict[str, Any], eval_uri: str | None = "s3://artifacts/runs/x/input/gen_qa.jsonl"
-) -> ValidationOutcome:
-    return ValidationOutcome(
-        valid=True,
-        records=10,
-        report_s3_uri="s3://artifacts/r.json",
-        inputs=RunInputs(train_s3_uri="s3://a/t", job_spec_s3_uri="s3://a/j", eval_s3_uri=eval_uri),
-        job_spec=JobSpec.model_validate(job).model_dump(mode="json"),
-    )
-
-
-def _completed_stores(run: RunContext) -> tuple[FakeObjectStore, FakeRunStore]:
-    objects = FakeObjectStore()
-    key = output_archive_key(f"{run.artifacts_prefix}output", run.training_job_name)
-    objects.add(ARTIFACTS_BUCKET, key, output_archive("123456789012", run.training_job_name))
-    runs = FakeRunStore({run.run_id: {"run_id": run.run_id, "status": STATUS_COMPLETED}})
-    return objects, runs
-
-
-def test_the_plan_evaluates_the_checkpoint_and_the_base_model_with_the_eval_set() -> None:
-    run = _run()
-    objects, runs = _completed_stores(run)
-    plan = plan_evaluation(
-        PlanEvaluationInput(run=run, validation=_validation(GEN_QA_JOB)),
+def _plan(
+    run: contracts.RunContext, objects: FakeObjectStore, runs: FakeRunStore, job: dict[str, Any] = GEN_QA_JOB
+) -> contracts.EvaluationPlan:
+    """Plans without a price table, with the default stage settings."""
+    return plan_evaluation(
+        contracts.PlanEvaluationInput(run=run, validation=_validation(job)),
         prices=None,
         settings=settings(),
         objects=objects,
         runs=runs,
         now=NOW,
     )
+
+
+def test_a_job_without_evaluation_plans_nothing() -> None:
+    plan = _plan(_run(False), FakeObjectStore(), FakeRunStore(), job=PLAIN_JOB)
+    assert plan.jobs == []
+
+
+def _validation(
+    job: dict[str, Any], eval_uri: str | None = "s3://artifacts/runs/x/input/gen_qa.jsonl"
+) -> contracts.ValidationOutcome:
+    return contracts.ValidationOutcome(
+        valid=True,
+        records=10,
+        report_s3_uri="s3://artifacts/r.json",
+        inputs=contracts.RunInputs(**PINNED_INPUTS, eval_s3_uri=eval_uri),
+        job_spec=JobSpec.model_validate(job).model_dump(mode="json"),
+    )
+
+
+def _completed_runs(run: contracts.RunContext) -> FakeRunStore:
+    return FakeRunStore({run.run_id: {"run_id": run.run_id, "status": STATUS_COMPLETED}})
+
+
+def _completed_stores(run: contracts.RunContext) -> tuple[FakeObjectStore, FakeRunStore]:
+    objects = FakeObjectStore()
+    key = output_archive_key(f"{run.artifacts_prefix}output", run.training_job_name)
+    objects.add(ARTIFACTS_BUCKET, key, output_archive("123456789012", run.training_job_name))
+    return objects, _completed_runs(run)
+
+
+def test_the_plan_evaluates_the_checkpoint_and_the_base_model_with_the_eval_set() -> None:
+    run = _run()
+    objects, runs = _completed_stores(run)
+    plan = _plan(run, objects, runs)
     assert [(job.task, job.side) for job in plan.jobs] == [("gen_qa", EVAL_SIDE_FINE_TUNED), ("gen_qa", EVAL_SIDE_BASE)]
     fine_tuned, base = (job.request for job in plan.jobs)
     assert fine_tuned["HyperParameters"]["base_model_location"].startswith("s3://customer-escrow-123456789012")
@@ -190,6 +185,8 @@ def test_the_plan_evaluates_the_checkpoint_and_the_base_model_with_the_eval_set(
     assert all(len(job.job_name) <= 63 for job in plan.jobs)
     assert len({job.job_name for job in plan.jobs}) == 2
     assert runs.items[run.run_id]["evaluation_estimate"]["jobs"] == 2
+    # The stop rule stops the jobs the record names (test_stop.py).
+    assert runs.items[run.run_id][EVALUATION_JOBS_FIELD] == [job.job_name for job in plan.jobs]
 
 
 def test_a_run_that_did_not_complete_is_not_evaluated() -> None:
@@ -197,14 +194,7 @@ def test_a_run_that_did_not_complete_is_not_evaluated() -> None:
     objects, runs = _completed_stores(run)
     runs.items[run.run_id]["status"] = STATUS_FAILED
     with pytest.raises(EvaluationFailed, match="only a Completed run"):
-        plan_evaluation(
-            PlanEvaluationInput(run=run, validation=_validation(GEN_QA_JOB)),
-            prices=None,
-            settings=settings(),
-            objects=objects,
-            runs=runs,
-            now=NOW,
-        )
+        _plan(run, objects, runs)
 
 
 def test_job_names_differ_per_round_task_and_side() -> None:
@@ -230,16 +220,9 @@ def test_the_estimate_counts_every_job_and_its_ceiling() -> None:
     assert estimate.ceiling_usd > estimate.estimated_cost_usd > 0
 
 
-def _planned_job(run: RunContext) -> EvaluationJob:
+def _planned_job(run: contracts.RunContext) -> contracts.EvaluationJob:
     objects, runs = _completed_stores(run)
-    plan = plan_evaluation(
-        PlanEvaluationInput(run=run, validation=_validation(GEN_QA_JOB)),
-        prices=None,
-        settings=settings(),
-        objects=objects,
-        runs=runs,
-        now=NOW,
-    )
+    plan = _plan(run, objects, runs)
     return plan.jobs[0]
 
 
@@ -247,8 +230,8 @@ def test_start_creates_the_job_once() -> None:
     run = _run()
     job = _planned_job(run)
     jobs = FakeTrainingJobs()
-    first = start_evaluation(StartEvaluationInput(run=run, job=job), settings=settings(), jobs=jobs)
-    again = start_evaluation(StartEvaluationInput(run=run, job=job), settings=settings(), jobs=jobs)
+    first = start_evaluation(contracts.StartEvaluationInput(run=run, job=job), settings=settings(), jobs=jobs)
+    again = start_evaluation(contracts.StartEvaluationInput(run=run, job=job), settings=settings(), jobs=jobs)
     assert first == again and len(jobs.created) == 1
 
 
@@ -258,13 +241,13 @@ def test_start_refuses_a_request_outside_the_stage_settings() -> None:
     changed = job.model_copy(update={"request": {**job.request, "OutputDataConfig": {"S3OutputPath": "s3://x/"}}})
     with pytest.raises(PolicyViolation):
         start_evaluation(
-            StartEvaluationInput(run=run, job=changed),
+            contracts.StartEvaluationInput(run=run, job=changed),
             settings=settings(kms_key_arn="arn:aws:kms:us-west-2:123456789012:key/data"),
             jobs=FakeTrainingJobs(),
         )
 
 
-def _results_stores(run: RunContext, names: dict[str, str]) -> FakeObjectStore:
+def _results_stores(run: contracts.RunContext, names: dict[str, str]) -> FakeObjectStore:
     objects = FakeObjectStore()
     for side, job_name in names.items():
         key = output_archive_key(f"{run.artifacts_prefix}{EVALUATION_DIR}output", job_name)
@@ -272,16 +255,26 @@ def _results_stores(run: RunContext, names: dict[str, str]) -> FakeObjectStore:
     return objects
 
 
+BOTH_SIDES = {EVAL_SIDE_FINE_TUNED: "demo-ft", EVAL_SIDE_BASE: "demo-base"}
+
+
+def _completed_results(names: dict[str, str]) -> list[contracts.EvaluationJobResult]:
+    return [
+        contracts.EvaluationJobResult(task="gen_qa", side=side, job_name=name, status=STATUS_COMPLETED)
+        for side, name in names.items()
+    ]
+
+
 def _record(
-    run: RunContext,
-    results: list[EvaluationJobResult],
+    run: contracts.RunContext,
+    results: list[contracts.EvaluationJobResult],
     objects: FakeObjectStore,
     jobs: FakeTrainingJobs,
     job: dict[str, Any] = GEN_QA_JOB,
 ) -> tuple[dict[str, Any], FakeRunStore]:
-    runs = FakeRunStore({run.run_id: {"run_id": run.run_id, "status": STATUS_COMPLETED}})
+    runs = _completed_runs(run)
     outcome = record_evaluation(
-        RecordEvaluationInput(run=run, validation=_validation(job), results=results),
+        contracts.RecordEvaluationInput(run=run, validation=_validation(job), results=results),
         objects=objects,
         runs=runs,
         jobs=jobs,
@@ -292,12 +285,8 @@ def _record(
 
 def test_results_of_both_sides_and_the_gate_reach_evaluation_json_and_the_record() -> None:
     run = _run()
-    names = {EVAL_SIDE_FINE_TUNED: "demo-ft", EVAL_SIDE_BASE: "demo-base"}
-    results = [
-        EvaluationJobResult(task="gen_qa", side=side, job_name=name, status=STATUS_COMPLETED)
-        for side, name in names.items()
-    ]
-    outcome, runs = _record(run, results, _results_stores(run, names), FakeTrainingJobs())
+    results = _completed_results(BOTH_SIDES)
+    outcome, runs = _record(run, results, _results_stores(run, BOTH_SIDES), FakeTrainingJobs())
     assert outcome["status"] == STATUS_COMPLETED and outcome["gate"]["passed"] is True
     record = runs.items[run.run_id]
     assert record["evaluation_gate"] == GATE_PASSED
@@ -311,13 +300,9 @@ def test_results_of_both_sides_and_the_gate_reach_evaluation_json_and_the_record
 
 def test_a_failed_gate_is_recorded_and_the_run_stays_completed() -> None:
     run = _run()
-    names = {EVAL_SIDE_FINE_TUNED: "demo-ft", EVAL_SIDE_BASE: "demo-base"}
-    results = [
-        EvaluationJobResult(task="gen_qa", side=side, job_name=name, status=STATUS_COMPLETED)
-        for side, name in names.items()
-    ]
+    results = _completed_results(BOTH_SIDES)
     strict = {**GEN_QA_JOB, "evaluation": {**GEN_QA_JOB["evaluation"], "gate": {"metric": "rougeL", "min": 0.99}}}
-    outcome, runs = _record(run, results, _results_stores(run, names), FakeTrainingJobs(), strict)
+    outcome, runs = _record(run, results, _results_stores(run, BOTH_SIDES), FakeTrainingJobs(), strict)
     assert outcome["gate"]["passed"] is False and outcome["status"] == STATUS_COMPLETED
     assert runs.items[run.run_id]["evaluation_gate"] == GATE_FAILED
     assert runs.items[run.run_id]["status"] == STATUS_COMPLETED
@@ -330,8 +315,12 @@ def test_a_failed_evaluation_job_is_recorded_with_its_reason() -> None:
     jobs.add("demo-ft", status=STATUS_FAILED, FailureReason="ClientError: gen_qa.jsonl has no records")
     names = {EVAL_SIDE_BASE: "demo-base"}
     results = [
-        EvaluationJobResult(task="gen_qa", side=EVAL_SIDE_FINE_TUNED, job_name="demo-ft", status=STATUS_FAILED),
-        EvaluationJobResult(task="gen_qa", side=EVAL_SIDE_BASE, job_name="demo-base", status=STATUS_COMPLETED),
+        contracts.EvaluationJobResult(
+            task="gen_qa", side=EVAL_SIDE_FINE_TUNED, job_name="demo-ft", status=STATUS_FAILED
+        ),
+        contracts.EvaluationJobResult(
+            task="gen_qa", side=EVAL_SIDE_BASE, job_name="demo-base", status=STATUS_COMPLETED
+        ),
     ]
     outcome, runs = _record(run, results, _results_stores(run, names), jobs)
     assert outcome["failed"] is True and outcome["status"] == EvaluationFailed.workflow_error
@@ -344,10 +333,10 @@ def test_a_failed_evaluation_job_is_recorded_with_its_reason() -> None:
 
 def test_a_planning_failure_is_recorded_with_the_error_message() -> None:
     run = _run()
-    runs = FakeRunStore({run.run_id: {"run_id": run.run_id, "status": STATUS_COMPLETED}})
+    runs = _completed_runs(run)
     cause = json.dumps({"errorType": "EvaluationFailed", "errorMessage": "run demo has status 'Failed'"})
     outcome = record_evaluation(
-        RecordEvaluationInput.model_validate(
+        contracts.RecordEvaluationInput.model_validate(
             {
                 "run": run.model_dump(),
                 "validation": _validation(GEN_QA_JOB).model_dump(),
@@ -398,12 +387,8 @@ def test_run_json_and_the_report_page_get_the_evaluation() -> None:
     from novaft.pipeline.facts import REPORT_HTML_FILE, RUN_JSON_FILE
 
     run = _run()
-    names = {EVAL_SIDE_FINE_TUNED: "demo-ft", EVAL_SIDE_BASE: "demo-base"}
-    results = [
-        EvaluationJobResult(task="gen_qa", side=side, job_name=name, status=STATUS_COMPLETED)
-        for side, name in names.items()
-    ]
-    objects = _results_stores(run, names)
+    results = _completed_results(BOTH_SIDES)
+    objects = _results_stores(run, BOTH_SIDES)
     objects.put_json(ARTIFACTS_BUCKET, f"{run.artifacts_prefix}{RUN_JSON_FILE}", {"run_id": run.run_id})
     _record(run, results, objects, FakeTrainingJobs())
     document = objects.json(ARTIFACTS_BUCKET, f"{run.artifacts_prefix}{RUN_JSON_FILE}")
@@ -423,7 +408,7 @@ def _completed_record(**fields: Any) -> dict[str, Any]:
         "dataset": run.dataset.model_dump(),
         "training_job_name": run.training_job_name,
         "artifacts_prefix": f"s3://{ARTIFACTS_BUCKET}/{run.artifacts_prefix}",
-        "inputs": {"train_s3_uri": "s3://a/t", "job_spec_s3_uri": "s3://a/j", "eval_s3_uri": "s3://a/gen_qa.jsonl"},
+        "inputs": {**PINNED_INPUTS, "eval_s3_uri": "s3://a/gen_qa.jsonl"},
         **fields,
     }
 
@@ -431,12 +416,12 @@ def _completed_record(**fields: Any) -> dict[str, Any]:
 def test_a_later_evaluation_rebuilds_the_run_and_takes_the_tasks_asked_for() -> None:
     from novaft.pipeline.steps.evaluation import later_evaluation_input
 
-    job = JobSpec.model_validate({"model": "micro", "method": "sft", "peft": "lora"}).model_dump(mode="json")
+    job = JobSpec.model_validate(PLAIN_JOB).model_dump(mode="json")
     document = later_evaluation_input(_completed_record(), job, tasks=["mmlu"], artifacts_bucket=ARTIFACTS_BUCKET)
     later = document["evaluate_later"]
     assert later["tasks"] == ["mmlu"]
-    assert RunContext.model_validate(later["run"]).artifacts_prefix == _run().artifacts_prefix
-    assert ValidationOutcome.model_validate(later["validation"]).inputs.eval_s3_uri == "s3://a/gen_qa.jsonl"
+    assert contracts.RunContext.model_validate(later["run"]).artifacts_prefix == _run().artifacts_prefix
+    assert contracts.ValidationOutcome.model_validate(later["validation"]).inputs.eval_s3_uri == "s3://a/gen_qa.jsonl"
 
 
 @pytest.mark.parametrize(
@@ -445,7 +430,7 @@ def test_a_later_evaluation_rebuilds_the_run_and_takes_the_tasks_asked_for() -> 
         ({"status": STATUS_FAILED}, ["mmlu"], "only a Completed run with a recorded checkpoint"),
         ({}, None, "asks for no evaluation"),
         ({}, ["mmmu"], "micro has no such evaluation"),
-        ({"inputs": {"train_s3_uri": "s3://a/t", "job_spec_s3_uri": "s3://a/j"}}, ["gen_qa"], "no pinned eval.jsonl"),
+        ({"inputs": PINNED_INPUTS}, ["gen_qa"], "no pinned eval.jsonl"),
     ],
 )
 def test_a_later_evaluation_is_refused_with_the_reason(
@@ -453,7 +438,7 @@ def test_a_later_evaluation_is_refused_with_the_reason(
 ) -> None:
     from novaft.pipeline.steps.evaluation import later_evaluation_input
 
-    job = JobSpec.model_validate({"model": "micro", "method": "sft", "peft": "lora"}).model_dump(mode="json")
+    job = JobSpec.model_validate(PLAIN_JOB).model_dump(mode="json")
     with pytest.raises(EvaluationFailed, match=message):
         later_evaluation_input(_completed_record(**record), job, tasks=tasks, artifacts_bucket=ARTIFACTS_BUCKET)
 
@@ -464,7 +449,9 @@ def test_a_later_evaluation_is_judged_by_the_stage_policy_on_its_own_cost() -> N
     run = _run()
     objects, runs = _completed_stores(run)
     strict = settings(region="us-east-1", policy=StagePolicy(max_run_usd=100, approval_above_usd=None))
-    payload = PlanEvaluationInput(run=run, validation=_validation(GEN_QA_JOB), tasks=["gen_qa"], round="later")
+    payload = contracts.PlanEvaluationInput(
+        run=run, validation=_validation(GEN_QA_JOB), tasks=["gen_qa"], round="later"
+    )
     with pytest.raises(PolicyViolation, match="max_run_usd"):
         plan_evaluation(payload, prices=load_price_table(), settings=strict, objects=objects, runs=runs, now=NOW)
     assert runs.items[run.run_id]["evaluation_policy"]["allowed"] is False

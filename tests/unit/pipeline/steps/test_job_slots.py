@@ -200,12 +200,22 @@ def test_claim_breaks_a_tie_of_arrival_times_by_run_id() -> None:
 # --- stop_run: an aborted, timed-out or failed execution gives its slot back --------------------------------------
 
 
-def _event(status: str, run_id: str) -> ExecutionStatusChangeEvent:
-    return ExecutionStatusChangeEvent.model_validate(
+def _execution_ended(status: str, run_id: str, slots: FakeJobSlots, runs: FakeRunStore, *, now: str) -> None:
+    """What the stop rule does when the run's execution ends with ``status``."""
+    event = ExecutionStatusChangeEvent.model_validate(
         {
             "detail-type": "Step Functions Execution Status Change",
             "detail": {"executionArn": f"exec-{run_id}", "status": status},
         }
+    )
+    stop_run(
+        event,
+        settings=fakes.settings(),
+        runs=runs,
+        jobs=FakeTrainingJobs(),
+        notifier=FakeNotifier(),
+        now=now,
+        slots=slots,
     )
 
 
@@ -218,15 +228,7 @@ def test_stop_run_releases_the_slot_or_the_place_of_the_run(execution_status: st
     ended = "run-a" if held else "run-b"
 
     for _ in range(2):  # EventBridge may deliver the event twice
-        stop_run(
-            _event(execution_status, ended),
-            settings=fakes.settings(),
-            runs=runs,
-            jobs=FakeTrainingJobs(),
-            notifier=FakeNotifier(),
-            now=fakes.LATER,
-            slots=slots,
-        )
+        _execution_ended(execution_status, ended, slots, runs, now=fakes.LATER)
 
     assert ended not in slots.pool.holders and ended not in slots.pool.waiting
     other = "run-b" if held else "run-a"
@@ -262,15 +264,7 @@ def test_no_sequence_of_acquires_releases_and_aborts_leaks_a_slot(
             holding.discard(run_id)
             runs.items[run_id]["status"] = STATUS_COMPLETED
         elif operation == "abort":
-            stop_run(
-                _event(EXECUTION_ABORTED, run_id),
-                settings=fakes.settings(),
-                runs=runs,
-                jobs=FakeTrainingJobs(),
-                notifier=FakeNotifier(),
-                now=now,
-                slots=slots,
-            )
+            _execution_ended(EXECUTION_ABORTED, run_id, slots, runs, now=now)
             holding.discard(run_id)
         else:
             # The run ended but its release was lost: the slot may stay held until someone finds no free slot.

@@ -6,16 +6,20 @@ import pytest
 
 from novaft.pipeline.contracts import ExecutionStatusChangeEvent
 from novaft.pipeline.facts import (
+    EVAL_SIDE_BASE,
+    EVAL_SIDE_FINE_TUNED,
     EXECUTION_ABORTED,
     EXECUTION_FAILED,
     EXECUTION_TIMED_OUT,
     FINAL_RUN_STATUSES,
+    STATUS_COMPLETED,
     STATUS_FAILED,
     STATUS_REGISTERED,
     STATUS_STOPPED,
     STATUS_TRAINING,
     STOP_RULE_EXECUTION_STATUSES,
 )
+from novaft.pipeline.steps.evaluation import EVALUATION_JOBS_FIELD, evaluation_job_name
 from novaft.pipeline.steps.stop import stop_run
 from tests.unit.pipeline.fakes import (
     ARTIFACTS_BUCKET,
@@ -131,3 +135,51 @@ def test_a_second_delivery_of_the_event_changes_nothing() -> None:
     again = _stop(_event(EXECUTION_ABORTED), runs, jobs, notifier)
     assert again.status == STATUS_STOPPED and not again.training_job_stopped
     assert len(notifier.published) == 1 and len(runs.updates) == 1
+
+
+def _evaluation_jobs(jobs: FakeTrainingJobs, statuses: dict[str, str]) -> list[str]:
+    """Evaluation jobs of the run named as PlanEvaluation names them, one per side, in the given statuses."""
+    names = []
+    for side, status in statuses.items():
+        name = evaluation_job_name(JOB, "execution-1", "gen_qa", side)
+        jobs.add(name, status=status)
+        names.append(name)
+    return names
+
+
+def test_an_execution_ended_during_evaluation_stops_its_running_evaluation_jobs_and_keeps_the_outcome() -> None:
+    # Evaluation runs after RecordResult: the run is Completed, its training job finished.
+    jobs, notifier = FakeTrainingJobs(), FakeNotifier()
+    arn = jobs.add(JOB, status="Completed")
+    running, finished = _evaluation_jobs(jobs, {EVAL_SIDE_FINE_TUNED: "InProgress", EVAL_SIDE_BASE: "Completed"})
+    runs = _runs(STATUS_COMPLETED, training_job_arn=arn, **{EVALUATION_JOBS_FIELD: [running, finished]})
+    result = _stop(_event(EXECUTION_ABORTED), runs, jobs, notifier)
+    assert (result.status, result.training_job_stopped, result.evaluation_jobs_stopped) == (
+        STATUS_COMPLETED,
+        False,
+        [running],
+    )
+    assert jobs.stopped == [running] and jobs.jobs[finished]["TrainingJobStatus"] == "Completed"
+    assert runs.updates == [] and notifier.published == []
+    again = _stop(_event(EXECUTION_ABORTED), runs, jobs, notifier)
+    assert again.evaluation_jobs_stopped == [] and jobs.stopped == [running]
+
+
+def test_evaluation_jobs_never_started_are_skipped_and_the_stopped_ones_are_named_in_the_notification() -> None:
+    jobs, notifier = _training_job(), FakeNotifier()
+    [running] = _evaluation_jobs(jobs, {EVAL_SIDE_FINE_TUNED: "InProgress"})
+    never_started = evaluation_job_name(JOB, "execution-1", "mmlu", EVAL_SIDE_FINE_TUNED)
+    planned: dict[str, Any] = {EVALUATION_JOBS_FIELD: [never_started, running]}
+    runs = _runs(training_job_arn=jobs.jobs[JOB]["TrainingJobArn"], **planned)
+    result = _stop(_event(EXECUTION_FAILED), runs, jobs, notifier)
+    assert result.status == STATUS_FAILED and result.evaluation_jobs_stopped == [running]
+    assert jobs.stopped == [JOB, running]
+    assert f"Evaluation jobs stopped: {running}" in notifier.published[0][1]
+
+
+def test_a_run_without_planned_evaluation_jobs_stops_none() -> None:
+    jobs = _training_job()
+    result = _stop(
+        _event(EXECUTION_ABORTED), _runs(training_job_arn=jobs.jobs[JOB]["TrainingJobArn"]), jobs, FakeNotifier()
+    )
+    assert result.evaluation_jobs_stopped == [] and jobs.stopped == [JOB]
