@@ -26,8 +26,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from novaft.errors import NovaftError, UsageError
+from novaft.errors import UsageError
 from novaft.pipeline import facts
+from novaft.pipeline.errors import ApprovalRequired, PolicyViolation
 from novaft.recipes.catalog import load_catalog
 from novaft.recipes.job_spec import STAGE_OWNED_FIELDS
 
@@ -296,33 +297,6 @@ class PolicyFinding:
 
     def describe(self) -> str:
         return f"{self.rule}: {self.message} (given: {self.value}; limit: {self.limit})"
-
-
-class PolicyViolation(NovaftError):
-    """The stage policy refuses the run; lists every rule it breaks."""
-
-    workflow_error = "PolicyViolation"
-
-    def __init__(self, findings: Sequence[PolicyFinding]) -> None:
-        self.findings = tuple(findings)
-        count = len(self.findings)
-        lines = "\n".join(f"  - {finding.describe()}" for finding in self.findings)
-        super().__init__(f"the stage policy refuses this run ({count} problem{'s' if count != 1 else ''}):\n{lines}")
-
-
-class ApprovalRequired(NovaftError):
-    """The stage policy allows the run only with someone's approval, which the workflow cannot ask for yet.
-
-    Until the approval workflow exists, such a run is refused (recorded and notified) rather than started silently.
-    """
-
-    def __init__(self, reasons: Sequence[str]) -> None:
-        self.reasons = tuple(reasons)
-        lines = "\n".join(f"  - {reason}" for reason in self.reasons)
-        super().__init__(
-            "the stage policy allows this run only with approval, and runs that need approval are not started yet "
-            f"(approval arrives with the approval workflow):\n{lines}"
-        )
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
 from novaft.pipeline.errors import EventNotRecognized
-from novaft.pipeline.facts import METRICS_NAMESPACE
-from novaft.pipeline.records import iso_utc
+from novaft.pipeline.facts import METRICS_NAMESPACE, iso_utc
 from novaft.pipeline.settings import Settings
 
 if TYPE_CHECKING:

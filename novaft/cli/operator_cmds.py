@@ -498,7 +498,7 @@ def _stage_of(stack_name: str) -> str:
 
 def run_deploy(args: argparse.Namespace) -> int:
     from novaft.operator.deployments import DeployContext, chosen_target, deploy, run_job_spec
-    from novaft.pipeline.records import iso_utc
+    from novaft.pipeline.facts import iso_utc
     from novaft.policy import StagePolicy
 
     with aws_errors_as_usage():
@@ -539,7 +539,7 @@ def run_deploy(args: argparse.Namespace) -> int:
 
 def run_undeploy(args: argparse.Namespace) -> int:
     from novaft.operator.deployments import undeploy
-    from novaft.pipeline.records import iso_utc
+    from novaft.pipeline.facts import iso_utc
 
     with aws_errors_as_usage():
         operator = _connect(args)
@@ -603,7 +603,7 @@ def _answer_approval(args: argparse.Namespace, *, approve: bool) -> int:
     from novaft.aws.runs_table import RunsTable
     from novaft.aws.step_functions import StepFunctionsExecutions, TaskNotWaiting
     from novaft.operator.approval import ApprovalNotPending, answer_approval
-    from novaft.pipeline.records import iso_utc
+    from novaft.pipeline.facts import iso_utc
 
     with aws_errors_as_usage():
         operator = _connect(args)

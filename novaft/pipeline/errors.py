@@ -7,7 +7,24 @@ be renamed casually.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from novaft.errors import NovaftError, UsageError
+
+
+class PolicyFindingLike(Protocol):
+    """What the workflow keeps of one broken policy rule (``novaft.policy.PolicyFinding``)."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def limit(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    def describe(self) -> str: ...
 
 
 class SettingsInvalid(UsageError):
@@ -60,3 +77,25 @@ class EvaluationFailed(NovaftError):
 
 class EvalDatasetInvalid(NovaftError):
     """The run's evaluation set (incoming/<run>/eval.jsonl) is missing where the job asks for gen_qa, or invalid."""
+
+
+class PolicyViolation(NovaftError):
+    """The stage policy (``novaft.policy``) refuses the run; lists every rule it breaks."""
+
+    def __init__(self, findings: Sequence[PolicyFindingLike]) -> None:
+        self.findings = tuple(findings)
+        count = len(self.findings)
+        lines = "\n".join(f"  - {finding.describe()}" for finding in self.findings)
+        super().__init__(f"the stage policy refuses this run ({count} problem{'s' if count != 1 else ''}):\n{lines}")
+
+
+class ApprovalRequired(NovaftError):
+    """The run needs someone's approval and the stage runs without the approval gate (``NOVAFT_APPROVAL_GATE`` off):
+    such a run is refused (recorded and notified) rather than started silently."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        self.reasons = tuple(reasons)
+        lines = "\n".join(f"  - {reason}" for reason in self.reasons)
+        super().__init__(
+            f"the stage policy allows this run only with approval, and this stage has no approval gate:\n{lines}"
+        )

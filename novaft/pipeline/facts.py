@@ -6,6 +6,7 @@ is pure and imports only the standard library, so the command line's start-up do
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Final, Literal, get_args
 
@@ -29,7 +30,7 @@ STATUS_STOPPED: Final = "Stopped"
 STATUS_DATASET_INVALID: Final = "DatasetInvalid"
 # The stage policy refused the run before any job started (novaft/policy.py, docs/policy.md).
 STATUS_POLICY_VIOLATION: Final = "PolicyViolation"
-# The run is allowed but needs someone's approval; until the approval workflow exists it is refused, not started.
+# The run is allowed but needs someone's approval and the stage runs without the approval gate: refused, not started.
 STATUS_APPROVAL_REQUIRED: Final = "ApprovalRequired"
 # The run waits for someone to answer `novaft approve` / `novaft reject` on a Step Functions task token.
 STATUS_AWAITING_APPROVAL: Final = "AwaitingApproval"
@@ -320,3 +321,14 @@ EVAL_SIDE_TAG: Final = "novaft:eval-side"
 EVAL_VALIDATION_REPORT_FILE: Final = "eval-validation-report.json"
 # Every tag key the platform itself puts on a job (training and evaluation); job.yaml may add the stage's allowed ones.
 PLATFORM_JOB_TAGS: Final = (RUN_ID_TAG, STAGE_TAG, EVAL_TASK_TAG, EVAL_SIDE_TAG)
+
+
+# --- Run record fields and timestamps
+
+# The names of a run's planned evaluation jobs, written before any starts, so stop_run can stop them with the run.
+EVALUATION_JOBS_FIELD: Final = "evaluation_jobs"
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z``, second precision (sorts correctly as a string in the by_created index)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

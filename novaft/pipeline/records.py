@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import orjson
 
 from novaft.pipeline.contracts import RunContext, WorkflowFailure
-from novaft.pipeline.errors import DatasetInvalid, EvalDatasetInvalid
+from novaft.pipeline.errors import ApprovalRequired, DatasetInvalid, EvalDatasetInvalid, PolicyViolation
 
 # Re-exported for code that still imports the statuses from here; new code imports them from facts.
 from novaft.pipeline.facts import (  # noqa: F401
@@ -34,8 +33,8 @@ from novaft.pipeline.facts import (  # noqa: F401
     STATUS_TRAINING,
     STATUS_VALIDATING,
     TERMINAL_TRAINING_STATUSES,
+    iso_utc,
 )
-from novaft.policy import ApprovalRequired, PolicyViolation
 
 # SNS Publish API reference: subjects are "UTF-8 text with no line breaks or control characters, and less than 100
 # characters long"; the run name in the subject comes from the uploaded key, which may hold any character.
@@ -43,11 +42,6 @@ SNS_SUBJECT_MAX_CHARS = 99
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 MAX_CAUSE_CHARS = 2000
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-
-
-def iso_utc(moment: datetime) -> str:
-    """ISO-8601 in UTC with a ``Z``, second precision (sorts correctly as a string in the by_created index)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

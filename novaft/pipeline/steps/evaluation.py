@@ -50,6 +50,7 @@ from novaft.pipeline.facts import (
     EVAL_TASK_TAG,
     EVAL_VALIDATION_REPORT_FILE,
     EVALUATION_FILE,
+    EVALUATION_JOBS_FIELD,
     GATE_FAILED,
     METRICS_CSV_FILE,
     RUN_ID_TAG,
@@ -89,7 +90,6 @@ def evaluation_runtime_seconds(spec: JobSpec) -> int:
 MAX_JOB_NAME = 63
 JOB_NAME_HASH_CHARS = 8
 # The run record's list of the planned evaluation jobs' names: the stop rule stops those still running.
-EVALUATION_JOBS_FIELD: Final = "evaluation_jobs"
 # SageMaker's FailureReason, as much as a record and a notification should carry.
 MAX_REASON_CHARS = 1000
 

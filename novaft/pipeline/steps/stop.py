@@ -16,10 +16,15 @@ from novaft.pipeline.contracts import (
     StopRunResult,
 )
 from novaft.pipeline.errors import RunNotFound
-from novaft.pipeline.facts import EXECUTION_FAILED, FINAL_RUN_STATUSES, STATUS_FAILED, STATUS_STOPPED
+from novaft.pipeline.facts import (
+    EVALUATION_JOBS_FIELD,
+    EXECUTION_FAILED,
+    FINAL_RUN_STATUSES,
+    STATUS_FAILED,
+    STATUS_STOPPED,
+)
 from novaft.pipeline.records import console_links, notification_for
 from novaft.pipeline.settings import Settings
-from novaft.pipeline.steps.evaluation import EVALUATION_JOBS_FIELD
 from novaft.pipeline.steps.job_slots import JobSlotStore, release_slot
 from novaft.pipeline.steps.ports import Notifier, RunStore, TrainingJobs
 

@@ -14,7 +14,9 @@ from novaft.pipeline import errors
 
 WORKFLOW_DEFINITION = Path(__file__).resolve().parents[3] / "stacks" / "constructs" / "workflow_definition.py"
 PIPELINE_ERRORS = [
-    value for value in vars(errors).values() if inspect.isclass(value) and value.__module__ == errors.__name__
+    value
+    for value in vars(errors).values()
+    if inspect.isclass(value) and issubclass(value, Exception) and value.__module__ == errors.__name__
 ]
 
 

@@ -142,7 +142,7 @@ def test_a_run_that_needs_approval_is_recorded_and_refused_with_the_reasons() ->
     with pytest.raises(ApprovalRequired) as raised:
         _render({}, runs, policy=StagePolicy(approval_above_usd=0.0))
     assert "approval_above_usd $0.00" in str(raised.value)
-    assert "approval workflow" in str(raised.value)
+    assert "no approval gate" in str(raised.value)
     item = runs.items[RUN.run_id]
     assert item["status"] == STATUS_APPROVAL_REQUIRED and item["failure_error"] == "ApprovalRequired"
     assert item["approval_reasons"] == list(raised.value.reasons)
