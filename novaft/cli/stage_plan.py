@@ -8,11 +8,12 @@ pipeline, and the evaluation jobs are estimated and counted as RenderRecipe coun
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from novaft.errors import InputFileError, UsageError
 from novaft.pipeline.facts import (
@@ -46,15 +47,25 @@ class StagePlanSettings:
     source: str = ""
 
 
+# A project's cdk.json is a few KB; reading at most this much bounds what a wrong path can cost.
+MAX_CDK_JSON_BYTES = 1024 * 1024
+
+
 def read_stage(cdk_json: Path, name: str) -> StagePlanSettings:
     """The stage ``name`` of ``cdk_json``; ``UsageError`` names the file, the stage or the policy key at fault."""
     try:
-        document = json.loads(cdk_json.read_text(encoding="utf-8"))
+        with cdk_json.open("rb") as stream:
+            raw = stream.read(MAX_CDK_JSON_BYTES + 1)
     except FileNotFoundError:
         raise InputFileError(f"{cdk_json}: no such file (run in the project directory, or pass --cdk-json)") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise InputFileError(f"{cdk_json}: cannot read ({exc})") from None
-    except json.JSONDecodeError as exc:
+    if len(raw) > MAX_CDK_JSON_BYTES:
+        raise UsageError(f"{cdk_json}: larger than {MAX_CDK_JSON_BYTES:,} bytes; is it the project's cdk.json?")
+    try:
+        # orjson refuses invalid UTF-8 and nesting past 1,024 levels with a JSONDecodeError, never a RecursionError.
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise UsageError(f"{cdk_json}: not JSON (line {exc.lineno}): {exc.msg}") from None
     context = document.get("context") if isinstance(document, Mapping) else None
     stages = context.get(STAGES_CONTEXT_KEY) if isinstance(context, Mapping) else None

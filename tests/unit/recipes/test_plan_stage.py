@@ -201,3 +201,24 @@ def test_a_bad_stage_default_evaluation_exits_2_naming_the_key(
     assert "stages.dev.default_evaluation" in err and "llm_judge" in err
     assert _code([*LORA, "--stage", "dev", "--cdk-json", str(_cdk_json(tmp_path, default_evaluation=["mmlu"]))]) == 2
     assert "stages.dev.default_evaluation: not a mapping" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "not JSON (line 1): depth limit exceeded"),
+        (b"\xf9\xfe not text", "not JSON (line 1)"),
+        (b"", "not JSON (line 1)"),
+        (b" " * (2 * 1024 * 1024), "larger than 1,048,576 bytes"),
+    ],
+    ids=["deep", "not-utf8", "empty", "huge"],
+)
+def test_a_hostile_cdk_json_is_a_short_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    cdk_json = tmp_path / "cdk.json"
+    cdk_json.write_bytes(content)
+    code = _code([*LORA, "--stage", "dev", "--cdk-json", str(cdk_json)])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert message in err and "Traceback" not in err and len(err) < 300
