@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from novaft.errors import UsageError
+from novaft.errors import Problem, ProblemsFound
 from novaft.pipeline import facts
 from novaft.pipeline.errors import ApprovalRequired, PolicyViolation
 from novaft.recipes.catalog import load_catalog
@@ -34,8 +34,6 @@ from novaft.recipes.job_spec import STAGE_OWNED_FIELDS
 
 # A Standard state machine execution lives at most one year, so no approval can be awaited longer.
 MAX_APPROVAL_TIMEOUT_HOURS: Final = 365 * 24
-# Longer values given for a key are cut in messages, so a pasted blob does not drown the problem.
-MAX_SHOWN_VALUE_CHARS: Final = 200
 # The validation context key through which ``from_mapping`` passes the stage's max_training_hours.
 _MAX_TRAINING_HOURS: Final = "max_training_hours"
 _CUSTOM_ERROR: Final = "policy_value"
@@ -50,30 +48,10 @@ _UsdCap = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
 _Switch = Annotated[bool, Strict()]
 
 
-class PolicyConfigError(UsageError):
+class PolicyConfigError(ProblemsFound):
     """A stage policy in cdk.json that cannot be deployed; lists every problem with its key path."""
 
     workflow_error = "InvalidConfiguration"
-
-    def __init__(self, problems: Sequence[PolicyConfigProblem], *, source: str) -> None:
-        self.problems = tuple(problems)
-        self.source = source
-        count = len(self.problems)
-        lines = "\n".join(f"  - {problem.describe()}" for problem in self.problems)
-        super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''}:\n{lines}")
-
-
-@dataclass(frozen=True)
-class PolicyConfigProblem:
-    """One wrong policy key: where it is (``policy.max_run_usd``), what was given, what would be accepted."""
-
-    key: str
-    given: Any
-    allowed: str
-    reason: str
-
-    def describe(self) -> str:
-        return f"{self.key}: {self.reason} (given: {_shown(self.given)}; allowed: {self.allowed})"
 
 
 class StagePolicy(BaseModel):
@@ -107,7 +85,7 @@ class StagePolicy(BaseModel):
     def from_mapping(cls, data: Any, *, max_training_hours: float, source: str = "stage policy") -> StagePolicy:
         """Check the ``policy`` object of one cdk.json stage; ``PolicyConfigError`` names every wrong key."""
         if not isinstance(data, Mapping):
-            problem = PolicyConfigProblem("policy", data, "a mapping of the policy keys", "not a mapping")
+            problem = Problem("policy", data, "a mapping of the policy keys", "not a mapping")
             raise PolicyConfigError([problem], source=source)
         # The CDK drops null values from cdk.json context before the app sees them, so null must mean what leaving the
         # key out means everywhere (the app, `novaft plan --stage`, the functions); false turns a limit off.
@@ -228,16 +206,16 @@ def _allowed(key: str, max_training_hours: float) -> str:
     return descriptions.get(key, "one of the policy keys: " + ", ".join(StagePolicy.model_fields))
 
 
-def _problem_from_pydantic(error: Mapping[str, Any], max_training_hours: float) -> PolicyConfigProblem:
+def _problem_from_pydantic(error: Mapping[str, Any], max_training_hours: float) -> Problem:
     loc = tuple(error.get("loc", ()))
     ctx = error.get("ctx") or {}
     # A model-level check has no location; it names its key in its context instead.
     field = str(loc[0]) if loc else str(ctx.get("key", ""))
-    key = _cut("policy." + field + "".join(f"[{part}]" for part in loc[1:]))
+    key = "policy." + field + "".join(f"[{part}]" for part in loc[1:])
     given = ctx["given"] if "given" in ctx else error.get("input")
     kind = str(error.get("type", ""))
     if kind == "extra_forbidden":
-        return PolicyConfigProblem(key, given, _allowed("", max_training_hours), "unknown key")
+        return Problem(key, given, _allowed("", max_training_hours), "unknown key")
     if kind == _CUSTOM_ERROR:
         reason = str(error.get("msg", "not allowed"))
     elif kind == "literal_error":
@@ -246,25 +224,15 @@ def _problem_from_pydantic(error: Mapping[str, Any], max_training_hours: float) 
         reason = "wrong type"
     else:
         reason = "out of range"
-    return PolicyConfigProblem(key, given, _allowed(field, max_training_hours), reason)
-
-
-def _shown(value: Any) -> str:
-    return _cut(repr(value))
-
-
-def _cut(text: str) -> str:
-    if len(text) <= MAX_SHOWN_VALUE_CHARS:
-        return text
-    return text[: MAX_SHOWN_VALUE_CHARS - 3] + "..."
+    return Problem(key, given, _allowed(field, max_training_hours), reason)
 
 
 # --- One run against the policy --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class PolicyRequest:
-    """What one run would start, with the figures the caller could find (None where unknown)."""
+class RunChoices:
+    """What one run chooses and how big it is: what the policy judges first, and what an approver is shown."""
 
     model: str
     method: str
@@ -272,6 +240,12 @@ class PolicyRequest:
     instance_type: str
     instance_count: int
     max_runtime_hours: float
+
+
+@dataclass(frozen=True)
+class PolicyRequest(RunChoices):
+    """What one run would start, with the figures the caller could find (None where unknown)."""
+
     price_per_instance_hour: float | None
     estimated_cost_usd: float | None
     tag_keys: tuple[str, ...] = ()

@@ -43,21 +43,17 @@ from stacks.constructs.approver_policy import ApproverPolicy
 from stacks.constructs.bedrock_import_role import BedrockDeploymentGrants, BedrockImportRole, DeploymentGrantProps
 from stacks.constructs.handler_permissions import HandlerPermissions, HandlerPermissionsProps, TrainingJobBounds
 from stacks.constructs.house_function import FunctionSizing, HouseFunction
+from stacks.constructs.log_group import Retention
 from stacks.constructs.monitoring import PipelineMonitoring
 from stacks.constructs.notifications import RunNotifications
+from stacks.constructs.policy_statements import RunStorage, training_job_arn_pattern
 from stacks.constructs.training_role import TrainingNetwork, TrainingRole
 from stacks.constructs.workflow import RunWorkflow
-from stacks.constructs.workflow_definition import (
-    DeploymentProps,
-    EvaluationProps,
-    GateProps,
-    PollingBounds,
-    WorkflowDefinition,
-    WorkflowFunctions,
-)
-from stacks.constructs.workflow_deployment import DeploymentFunctions, DeploymentPolling
-from stacks.constructs.workflow_evaluation import EvaluationBounds, EvaluationFunctions
-from stacks.constructs.workflow_gate import GateBounds, GateFunctions
+from stacks.constructs.workflow_definition import PollingBounds, WorkflowDefinition
+from stacks.constructs.workflow_deployment import DeploymentPolling
+from stacks.constructs.workflow_evaluation import EvaluationBounds
+from stacks.constructs.workflow_fragment import WorkflowFunctions
+from stacks.constructs.workflow_gate import GateBounds
 from stacks.data_stack import DataExports
 from stacks.lambda_code import dependency_layer, shared_code
 
@@ -114,6 +110,7 @@ class PipelineStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         removal = cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY
+        retention = Retention(config.log_retention_days, removal)
         datasets_bucket = s3.Bucket.from_bucket_attributes(
             self, "DatasetsBucket", bucket_arn=data.datasets_bucket_arn, bucket_name=data.datasets_bucket_name
         )
@@ -121,18 +118,20 @@ class PipelineStack(cdk.Stack):
             self, "ArtifactsBucket", bucket_arn=data.artifacts_bucket_arn, bucket_name=data.artifacts_bucket_name
         )
         key = kms.Key.from_key_arn(self, "DataKey", data.key_arn)
-        training_job_arns = self.format_arn(
-            service="sagemaker", resource="training-job", resource_name=f"{TRAINING_JOB_PREFIX}*"
+        training_job_arns = training_job_arn_pattern(self, TRAINING_JOB_PREFIX)
+
+        storage = RunStorage(
+            datasets_bucket,
+            artifacts_bucket,
+            key,
+            incoming_prefix=config.incoming_prefix,
+            runs_prefix=config.runs_prefix,
         )
 
         training = TrainingRole(
             self,
             "Training",
-            datasets_bucket=datasets_bucket,
-            artifacts_bucket=artifacts_bucket,
-            key=key,
-            incoming_prefix=config.incoming_prefix,
-            runs_prefix=config.runs_prefix,
+            storage=storage,
             image_account=config.image_account,
             image_repository=NOVA_TRAINING_IMAGE_REPOSITORY,
             evaluation_image_repository=EVALUATION_IMAGE_REPOSITORY,
@@ -185,8 +184,7 @@ class PipelineStack(cdk.Stack):
                 layers=[layer],
                 environment=environment,
                 sizing=sizing[name],
-                log_retention_days=config.log_retention_days,
-                removal_policy=removal,
+                retention=retention,
             )
             for name in FUNCTION_SIZING
         }
@@ -195,13 +193,8 @@ class PipelineStack(cdk.Stack):
             self,
             "Permissions",
             props=HandlerPermissionsProps(
-                datasets_bucket=datasets_bucket,
-                artifacts_bucket=artifacts_bucket,
-                key=key,
+                storage=storage,
                 runs_table_arn=data.runs_table_arn,
-                incoming_prefix=config.incoming_prefix,
-                runs_prefix=config.runs_prefix,
-                training_job_arns=training_job_arns,
                 training_job_prefix=TRAINING_JOB_PREFIX,
                 training_role=training.role,
                 topic=notifications.topic,
@@ -234,45 +227,19 @@ class PipelineStack(cdk.Stack):
         definition = WorkflowDefinition(
             self,
             "Definition",
-            functions=WorkflowFunctions(
-                register_run=functions["register_run"].function,
-                validate_dataset=functions["validate_dataset"].function,
-                render_recipe=functions["render_recipe"].function,
-                start_training=functions["start_training"].function,
-                record_result=functions["record_result"].function,
-            ),
+            functions=WorkflowFunctions(**{name: functions[name].function for name in WorkflowFunctions.names()}),
             topic=notifications.topic,
             training_job_arn_pattern=training_job_arns,
             polling=PollingBounds(
                 interval=cdk.Duration.seconds(config.poll_interval_seconds), max_polls=config.max_polls
             ),
-            evaluation=EvaluationProps(
-                functions=EvaluationFunctions(
-                    plan_evaluation=functions["plan_evaluation"].function,
-                    start_evaluation=functions["start_evaluation"].function,
-                    record_evaluation=functions["record_evaluation"].function,
-                ),
-                # Evaluation jobs are checked as often as training, and waited for at most as long.
-                bounds=EvaluationBounds(
-                    interval=cdk.Duration.seconds(config.poll_interval_seconds), max_polls=config.max_polls
-                ),
+            gate=gate_bounds,
+            # Evaluation jobs are checked as often as training, and waited for at most as long.
+            evaluation=EvaluationBounds(
+                interval=cdk.Duration.seconds(config.poll_interval_seconds), max_polls=config.max_polls
             ),
-            deployment=DeploymentProps(
-                functions=DeploymentFunctions(
-                    deploy_model=functions["deploy_model"].function,
-                    record_deployment=functions["record_deployment"].function,
-                ),
-                # Imports and deployments take tens of minutes; the stage's poll interval paces the checks too.
-                polling=DeploymentPolling(interval_seconds=max(config.poll_interval_seconds, 1)),
-            ),
-            gate=GateProps(
-                functions=GateFunctions(
-                    await_approval=functions["await_approval"].function,
-                    acquire_slot=functions["acquire_slot"].function,
-                    release_slot=functions["release_slot"].function,
-                ),
-                bounds=gate_bounds,
-            ),
+            # Imports and deployments take tens of minutes; the stage's poll interval paces the checks too.
+            deployment=DeploymentPolling(interval_seconds=max(config.poll_interval_seconds, 1)),
         )
         workflow = RunWorkflow(
             self,
@@ -284,15 +251,12 @@ class PipelineStack(cdk.Stack):
                 + math.ceil(gate_bounds.approval_timeout_hours)
                 + gate_bounds.queue_wait_hours
             ),
-            datasets_bucket=datasets_bucket,
-            incoming_prefix=config.incoming_prefix,
+            storage=storage,
             stop_run=functions["stop_run"].function,
-            key=key,
             invoked_functions=[f.function for name, f in functions.items() if name != "stop_run"],
             training_job_arn_pattern=training_job_arns,
             training_job_prefix=TRAINING_JOB_PREFIX,
-            log_retention_days=config.log_retention_days,
-            removal_policy=removal,
+            retention=retention,
         )
         monitoring = PipelineMonitoring(
             self,

@@ -20,9 +20,21 @@ from novaft.cli.stage_plan import (
     verdict_lines,
     with_default_evaluation,
 )
-from novaft.errors import InputFileError, UsageError
+from novaft.errors import InputFileError, Problem, UsageError, clipped
 from novaft.pipeline.deployment import check_deploy
-from novaft.pipeline.facts import EVAL_TASKS, METHODS, MODEL_NAMES, PEFT_CHOICES, RUN_ID_TAG, STAGE_TAG, ExitCode
+from novaft.pipeline.facts import (
+    DEFAULT_INCOMING_PREFIX,
+    DEFAULT_RUNS_PREFIX,
+    EVAL_TASKS,
+    METHODS,
+    MODEL_NAMES,
+    PEFT_CHOICES,
+    RUN_ID_TAG,
+    STAGE_TAG,
+    ExitCode,
+    run_prefix,
+    training_job_locations,
+)
 from novaft.policy import PolicyViolation, evaluate, policy_request_from
 from novaft.recipes import (
     JobSpec,
@@ -37,7 +49,6 @@ from novaft.recipes import (
     render_recipe,
     training_job_name,
 )
-from novaft.recipes.errors import Problem, clipped
 from novaft.recipes.estimate import Estimate
 from novaft.recipes.job_spec import job_yaml_mapping, read_job_file, reading
 from novaft.recipes.yaml_io import YamlSyntaxError, load_user_yaml
@@ -225,12 +236,12 @@ def run_plan(args: argparse.Namespace) -> int:
         local = Path(train_uri)
         if stats is None:
             stats = _local_stats(local)
-        train_uri = f"{output_base}incoming/{local.name}"
+        train_uri = f"{output_base}{DEFAULT_INCOMING_PREFIX}{local.name}"
         placeholders.append(f"train data is local; the request shows {train_uri} where it would be uploaded")
 
     run_id = args.run_id or _run_id_from(args.train)
     job_name = training_job_name(run_id)
-    run_prefix = f"{output_base}runs/{run_id}/"
+    run_folder = run_prefix(f"{output_base}{DEFAULT_RUNS_PREFIX}", run_id)
     rendered = render_recipe(spec)
     inputs = TrainingJobInputs(
         job_name=job_name,
@@ -238,9 +249,7 @@ def run_plan(args: argparse.Namespace) -> int:
         region=region,
         train_s3_uri=train_uri,
         validation_s3_uri=args.validation,
-        recipe_s3_uri=f"{run_prefix}recipe/{rendered.file_name}",
-        output_s3_uri=f"{run_prefix}output/",
-        tensorboard_s3_uri=f"{run_prefix}tensorboard/",
+        **training_job_locations(run_folder, rendered.file_name),
         **(_stage_inputs(stage, run_id, placeholders) if stage else {}),
     )
     if spec.base_run_id is not None:

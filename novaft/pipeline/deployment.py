@@ -11,10 +11,9 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
-from novaft.errors import NovaftError, UsageError
+from novaft.errors import NovaftError, Problem, ProblemsFound
 from novaft.pipeline import facts
 
 # Bedrock's CustomModelName, ModelDeploymentName and ProvisionedModelName: ([0-9a-zA-Z][_-]?){1,63}
@@ -27,26 +26,11 @@ MAX_TAG_VALUE_CHARS: Final = 256
 DEFAULT_SMOKE_PROMPT: Final = "Reply with one short sentence that says you are ready."
 
 
-@dataclass(frozen=True)
-class DeployProblem:
-    """One reason a deploy choice cannot work: the job spec field, the value given and what would be accepted."""
-
-    field: str
-    value: str
-    allowed: str
-    reason: str
-
-    def describe(self) -> str:
-        return f"{self.field}: {self.reason} (given: {self.value}; allowed: {self.allowed})"
-
-
-class DeploymentRefused(UsageError):
+class DeploymentRefused(ProblemsFound):
     """The run asks for a deployment that cannot work (target, model or region); nothing is started."""
 
-    def __init__(self, problems: Iterable[DeployProblem]) -> None:
-        self.problems = tuple(problems)
-        lines = "\n".join(f"  - {problem.describe()}" for problem in self.problems)
-        super().__init__(f"the requested deployment cannot work:\n{lines}")
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        super().__init__(problems, source="the requested deployment")
 
 
 class DeploymentNotFound(NovaftError):
@@ -57,29 +41,29 @@ class ModelNameTaken(NovaftError):
     """A Bedrock model with the run's model name exists but was imported from another checkpoint."""
 
 
-def deploy_problems(target: str, *, peft: str, region: str | None) -> list[DeployProblem]:
+def deploy_problems(target: str, *, peft: str, region: str | None) -> list[Problem]:
     """What makes ``target`` impossible for a model trained with ``peft`` in ``region`` (None: not known yet)."""
     if target not in facts.DEPLOY_TARGETS:
-        return [DeployProblem("deploy.target", repr(target), ", ".join(facts.DEPLOY_TARGETS), "unknown target")]
+        return [Problem("deploy.target", target, ", ".join(facts.DEPLOY_TARGETS), "unknown target")]
     if target != facts.DEPLOY_ON_DEMAND:
         return []
     problems = []
     if peft != "lora":
         problems.append(
-            DeployProblem(
+            Problem(
                 "deploy.target",
-                f"{target} for a full-rank model",
+                target,
                 f"{facts.DEPLOY_PROVISIONED} (or peft: lora)",
-                "on-demand deployment serves only LoRA (PEFT) Nova models trained with SageMaker",
+                f"on-demand deployment serves only LoRA (PEFT) Nova models trained with SageMaker, not peft: {peft}",
             )
         )
     if region is not None and region not in facts.ON_DEMAND_REGIONS:
         problems.append(
-            DeployProblem(
+            Problem(
                 "deploy.target",
-                f"{target} in {region}",
+                target,
                 f"{facts.DEPLOY_PROVISIONED}, or a stage in {' or '.join(facts.ON_DEMAND_REGIONS)}",
-                "custom model on-demand deployment is not offered in this region",
+                f"custom model on-demand deployment is not offered in {region}",
             )
         )
     return problems

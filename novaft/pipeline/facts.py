@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Final, Literal, get_args
+from typing import Final, Literal, TypedDict, get_args
 
 # --- Models and methods (validation and recipes share these) --------------------------------------------------------
 
@@ -71,6 +71,8 @@ PLAN_FILE: Final = "plan.json"
 RUN_JSON_FILE: Final = "run.json"
 OUTPUT_MANIFEST_FILE: Final = "manifest.json"
 TRAINING_OUTPUT_DIR: Final = "output"
+RECIPE_DIR: Final = "recipe"
+TENSORBOARD_DIR: Final = "tensorboard"
 # Under runs/<run_id>/: the server-side copies of the validated input versions the training job reads, named as in
 # incoming/ (train.jsonl, validation.jsonl, job.yaml), and the job spec the run uses, parsed once and normalized.
 SNAPSHOT_DIR: Final = "input"
@@ -84,6 +86,27 @@ def run_prefix(runs_prefix: str, run_id: str) -> str:
 
 def run_artifact_key(runs_prefix: str, run_id: str, file_name: str) -> str:
     return f"{run_prefix(runs_prefix, run_id)}{file_name}"
+
+
+def recipe_location(run_folder: str, recipe_file: str) -> str:
+    """``<run folder>recipe/<recipe file>``: a key or a URI, as ``run_folder`` is."""
+    return f"{run_folder}{RECIPE_DIR}/{recipe_file}"
+
+
+class TrainingJobLocations(TypedDict):
+    recipe_s3_uri: str
+    output_s3_uri: str
+    tensorboard_s3_uri: str
+
+
+def training_job_locations(run_folder_uri: str, recipe_file: str) -> TrainingJobLocations:
+    """Where a run's training job reads its recipe and writes its output and TensorBoard events, under the run's
+    folder (``s3://<artifacts bucket>/<runs prefix><run id>/``), by the names of the job inputs' fields."""
+    return TrainingJobLocations(
+        recipe_s3_uri=recipe_location(run_folder_uri, recipe_file),
+        output_s3_uri=f"{run_folder_uri}{TRAINING_OUTPUT_DIR}/",
+        tensorboard_s3_uri=f"{run_folder_uri}{TENSORBOARD_DIR}/",
+    )
 
 
 # --- Runs table -------------------------------------------------------------------------------------------------------

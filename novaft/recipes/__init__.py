@@ -12,8 +12,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from novaft.errors import Problem
     from novaft.recipes.catalog import Catalog, Variant, load_catalog
-    from novaft.recipes.errors import CatalogError, JobSpecError, Problem
+    from novaft.recipes.errors import CatalogError, JobSpecError
     from novaft.recipes.estimate import Estimate, PriceTable, estimate_run, load_price_table
     from novaft.recipes.evaluation import (
         EvaluationCatalog,
@@ -39,7 +40,7 @@ _MODULE_OF: dict[str, str] = {
     "JobSpec": "novaft.recipes.job_spec",
     "JobSpecError": "novaft.recipes.errors",
     "PriceTable": "novaft.recipes.estimate",
-    "Problem": "novaft.recipes.errors",
+    "Problem": "novaft.errors",
     "RenderedEvaluation": "novaft.recipes.evaluation",
     "RenderedRecipe": "novaft.recipes.render",
     "ResolvedJob": "novaft.recipes.job_spec",

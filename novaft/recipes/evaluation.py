@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from novaft.errors import Problem
 from novaft.pipeline.facts import EVAL_TASKS, EvalTask, ModelName
 from novaft.recipes.catalog import DEFAULT_RECIPES_DIR, read_catalog, read_template
-from novaft.recipes.errors import CatalogError, JobSpecError, Problem
+from novaft.recipes.errors import CatalogError, JobSpecError
 from novaft.recipes.render import HYPERPOD_ONLY_KEYS, RECIPE_FILE_NAME
 from novaft.recipes.training_request import (
     S3_PREFIX,

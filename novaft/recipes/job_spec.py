@@ -26,11 +26,11 @@ from typing import Annotated, Any, BinaryIO, ClassVar, Literal, Self, Union, get
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from novaft.errors import InputFileError
+from novaft.errors import MISSING, InputFileError, Problem
 from novaft.pipeline.deployment import deploy_problems
 from novaft.pipeline.facts import DEPLOY_PROVISIONED, DeployTarget, EvalTask
 from novaft.recipes.catalog import Catalog, Method, ModelName, Peft, Variant, load_catalog
-from novaft.recipes.errors import MISSING, JobSpecError, Problem
+from novaft.recipes.errors import JobSpecError
 from novaft.recipes.yaml_io import YamlSyntaxError, get_path, load_user_yaml
 
 # CreateTrainingJob limits (botocore service model for sagemaker): at most 50 tags, key <= 128, value <= 256.
@@ -393,10 +393,7 @@ def _security_problems(spec: JobSpec) -> list[Problem]:
 
 def _deploy_problems(spec: JobSpec) -> list[Problem]:
     # The region is checked here only when the spec names one; RenderRecipe checks the stage's region.
-    problems = [
-        Problem(found.field, found.value, found.allowed, found.reason)
-        for found in deploy_problems(spec.deploy.target, peft=spec.peft, region=spec.region)
-    ]
+    problems = deploy_problems(spec.deploy.target, peft=spec.peft, region=spec.region)
     units = spec.deploy.model_units
     if units is not None and units < 1:
         problems.append(Problem("deploy.model_units", units, "an integer, 1 or more", "out of range"))

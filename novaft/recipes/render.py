@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from novaft.errors import Problem
 from novaft.recipes.catalog import Catalog, Variant, load_catalog
-from novaft.recipes.errors import JobSpecError, Problem
+from novaft.recipes.errors import JobSpecError
 from novaft.recipes.job_spec import JobSpec
 from novaft.recipes.yaml_io import dump_recipe, get_path, load_yaml_text, set_path
 

@@ -18,8 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from novaft.errors import Problem
 from novaft.recipes.catalog import Catalog, load_catalog
-from novaft.recipes.errors import JobSpecError, Problem
+from novaft.recipes.errors import JobSpecError
 from novaft.recipes.job_name import JOB_NAME_PATTERN
 from novaft.recipes.job_spec import JobSpec
 from novaft.recipes.render import RenderedRecipe

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
 
-from novaft.recipes.errors import clipped
+from novaft.errors import clipped
 
 # job.yaml nests three levels at most (vpc.subnets[0]); the bound leaves room and stays far below the depth at which
 # PyYAML's recursive composer exhausts the interpreter's stack (about 500 levels).

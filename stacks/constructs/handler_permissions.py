@@ -14,8 +14,6 @@ from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
@@ -28,9 +26,11 @@ from novaft.pipeline.facts import (
 from novaft.policy import StagePolicy, allowed_instance_types
 from stacks.constructs.policy_statements import (
     KeyUser,
+    RunStorage,
     list_prefix,
     on_prefix_objects,
     prefix_objects,
+    training_job_arn_pattern,
     use_data_key,
 )
 from stacks.security import acknowledge, nag_resource_label
@@ -172,14 +172,9 @@ class TrainingJobBounds:
 
 @dataclass(frozen=True)
 class HandlerPermissionsProps:
-    datasets_bucket: s3.IBucket
-    artifacts_bucket: s3.IBucket
-    key: kms.IKey
+    storage: RunStorage
     runs_table_arn: str
-    incoming_prefix: str
-    runs_prefix: str
-    # training-job/<training_job_prefix>* in this account and region
-    training_job_arns: str
+    # Every training job novaft starts is named <training_job_prefix>...
     training_job_prefix: str
     training_role: iam.IRole
     topic: sns.ITopic
@@ -199,14 +194,15 @@ class HandlerPermissions(Construct):
             raise HandlersWithoutRole(
                 f"handlers with grants but no role: {without_role}; roles of handlers without grants: {without_grants}"
             )
-        statements = _statements(props)
+        training_jobs = training_job_arn_pattern(self, props.training_job_prefix)
+        statements = _statements(props, training_jobs)
         # Keyed by how cdk-nag prints each resource, which is also the key of its acknowledgment.
         wildcard_bounds = {
-            nag_resource_label(self, prefix_objects(props.datasets_bucket, props.incoming_prefix)): (
-                f"Bounded to the {props.incoming_prefix} prefix of the datasets bucket (the drop zone)"
+            nag_resource_label(self, prefix_objects(props.storage.datasets_bucket, props.storage.incoming_prefix)): (
+                f"Bounded to the {props.storage.incoming_prefix} prefix of the datasets bucket (the drop zone)"
             ),
-            nag_resource_label(self, prefix_objects(props.artifacts_bucket, props.runs_prefix)): (
-                f"Bounded to the {props.runs_prefix} prefix of the artifacts bucket (one folder per run)"
+            nag_resource_label(self, prefix_objects(props.storage.artifacts_bucket, props.storage.runs_prefix)): (
+                f"Bounded to the {props.storage.runs_prefix} prefix of the artifacts bucket (one folder per run)"
             ),
             nag_resource_label(self, _training_log_group(self)): (
                 f"Bounded to the log group {TRAINING_LOG_GROUP}, where SageMaker writes every training job's logs; "
@@ -216,7 +212,7 @@ class HandlerPermissions(Construct):
                 f"Bounded to the log streams of training jobs named {props.training_job_prefix}* "
                 "(SageMaker names each stream <job>/algo-<n>-<time>)"
             ),
-            nag_resource_label(self, props.training_job_arns): (
+            nag_resource_label(self, training_jobs): (
                 f"Bounded to training jobs named {props.training_job_prefix}* in this account and region; "
                 "job names are generated per run, so the exact ARN is not known at deploy time"
             ),
@@ -229,8 +225,8 @@ class HandlerPermissions(Construct):
             acknowledge_wildcard_resources(role, granted, wildcard_bounds)
 
 
-def _statements(props: HandlerPermissionsProps) -> dict[Grant, iam.PolicyStatement]:
-    training_jobs = [props.training_job_arns]
+def _statements(props: HandlerPermissionsProps, training_job_arns: str) -> dict[Grant, iam.PolicyStatement]:
+    training_jobs = [training_job_arns]
     return {
         Grant.RUNS_TABLE: iam.PolicyStatement(
             actions=[
@@ -246,17 +242,17 @@ def _statements(props: HandlerPermissionsProps) -> dict[Grant, iam.PolicyStateme
             ],
         ),
         # The bucket objects and the runs table are encrypted with the data key.
-        Grant.DATA_KEY: use_data_key(props.key, via=(KeyUser.S3, KeyUser.DYNAMODB)),
+        Grant.DATA_KEY: use_data_key(props.storage.key, via=(KeyUser.S3, KeyUser.DYNAMODB)),
         Grant.READ_INCOMING: on_prefix_objects(
-            props.datasets_bucket, props.incoming_prefix, ["s3:GetObject", "s3:GetObjectVersion"]
+            props.storage.datasets_bucket, props.storage.incoming_prefix, ["s3:GetObject", "s3:GetObjectVersion"]
         ),
-        Grant.LIST_INCOMING: list_prefix(props.datasets_bucket, props.incoming_prefix),
+        Grant.LIST_INCOMING: list_prefix(props.storage.datasets_bucket, props.storage.incoming_prefix),
         Grant.READ_WRITE_RUNS: on_prefix_objects(
-            props.artifacts_bucket, props.runs_prefix, ["s3:GetObject", "s3:PutObject"]
+            props.storage.artifacts_bucket, props.storage.runs_prefix, ["s3:GetObject", "s3:PutObject"]
         ),
         # Copies over 5 GB go in parts (UploadPartCopy is s3:PutObject); a failed one is aborted.
         Grant.SNAPSHOT_INPUTS: on_prefix_objects(
-            props.artifacts_bucket, props.runs_prefix, ["s3:AbortMultipartUpload"]
+            props.storage.artifacts_bucket, props.storage.runs_prefix, ["s3:AbortMultipartUpload"]
         ),
         Grant.DESCRIBE_JOBS: iam.PolicyStatement(actions=["sagemaker:DescribeTrainingJob"], resources=training_jobs),
         Grant.READ_JOB_LOGS: iam.PolicyStatement(
@@ -269,7 +265,7 @@ def _statements(props: HandlerPermissionsProps) -> dict[Grant, iam.PolicyStateme
         Grant.CREATE_JOBS: iam.PolicyStatement(
             actions=["sagemaker:CreateTrainingJob"],
             resources=training_jobs,
-            conditions=props.training_job_bounds.conditions(props.key.key_arn),
+            conditions=props.training_job_bounds.conditions(props.storage.key.key_arn),
         ),
         # AddTags: CreateTrainingJob with Tags needs it too. ListTags: on a name conflict StartTraining reads the
         # job's run-id tag to tell its own job from another's.
@@ -287,7 +283,9 @@ def _statements(props: HandlerPermissionsProps) -> dict[Grant, iam.PolicyStateme
         ),
         Grant.PUBLISH: iam.PolicyStatement(actions=["sns:Publish"], resources=[props.topic.topic_arn]),
         # Publishing to the encrypted topic: SNS generates and decrypts the data keys with the publisher's rights.
-        Grant.TOPIC_KEY: use_data_key(props.key, via=(KeyUser.SNS,), actions=["kms:GenerateDataKey", "kms:Decrypt"]),
+        Grant.TOPIC_KEY: use_data_key(
+            props.storage.key, via=(KeyUser.SNS,), actions=["kms:GenerateDataKey", "kms:Decrypt"]
+        ),
     }
 
 

@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.constructs.log_group import retained_log_group
+from stacks.constructs.log_group import Retention
 from stacks.lambda_code import ARCHITECTURE, RUNTIME
 from stacks.security import acknowledge
 
@@ -39,11 +39,10 @@ class HouseFunction(Construct):
         layers: list[lambda_.ILayerVersion],
         environment: Mapping[str, str],
         sizing: FunctionSizing,
-        log_retention_days: int,
-        removal_policy: cdk.RemovalPolicy,
+        retention: Retention,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = retained_log_group(self, retention_days=log_retention_days, removal_policy=removal_policy)
+        self.log_group = retention.log_group(self)
         self.role = iam.Role(
             self,
             "Role",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
@@ -42,3 +43,15 @@ def retained_log_group(
     """A log group that keeps events ``retention_days`` days (one of ``CLOUDWATCH_RETENTION_DAYS``); the one of the
     construct ``scope`` unless named otherwise."""
     return logs.LogGroup(scope, construct_id, retention=LOG_RETENTION[retention_days], removal_policy=removal_policy)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long what a construct creates is kept: its log events ``log_days`` days (one of
+    ``CLOUDWATCH_RETENTION_DAYS``), and whether its resources outlive the stack (``removal_policy``)."""
+
+    log_days: int
+    removal_policy: cdk.RemovalPolicy
+
+    def log_group(self, scope: Construct) -> logs.LogGroup:
+        return retained_log_group(scope, retention_days=self.log_days, removal_policy=self.removal_policy)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from constructs import IConstruct
 
 # What a principal needs to read and write through a service that encrypts with the key (S3 SSE-KMS, DynamoDB,
 # SNS): GenerateDataKey to write, Decrypt to read, DescribeKey for the key's metadata. No kms:Encrypt: these
@@ -17,6 +19,18 @@ DATA_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
 # The SageMaker execution role is the exception: CreateTrainingJob API reference, OutputDataConfig.KmsKeyId: "the
 # SageMaker execution role must include permissions to call kms:Encrypt".
 TRAINING_OUTPUT_KEY_ACTIONS = [*DATA_KEY_ACTIONS, "kms:Encrypt"]
+
+
+@dataclass(frozen=True)
+class RunStorage:
+    """Where a stage keeps run data: uploads under ``incoming_prefix`` of the datasets bucket, one folder per run under
+    ``runs_prefix`` of the artifacts bucket, both encrypted with the data key. The roles that touch it take it whole."""
+
+    datasets_bucket: s3.IBucket
+    artifacts_bucket: s3.IBucket
+    key: kms.IKey
+    incoming_prefix: str
+    runs_prefix: str
 
 
 class KeyUser(StrEnum):
@@ -53,6 +67,13 @@ def training_job_data_key(key: kms.IKey, *, sid: str | None = None) -> iam.Polic
     """The training role's use of the key: reading the dataset and writing the output through S3, and SageMaker
     encrypting the job output with it (``OutputDataConfig.KmsKeyId``)."""
     return use_data_key(key, via=(KeyUser.S3, KeyUser.SAGEMAKER), actions=TRAINING_OUTPUT_KEY_ACTIONS, sid=sid)
+
+
+def training_job_arn_pattern(scope: IConstruct, job_name_prefix: str) -> str:
+    """Every SageMaker training job named ``<job_name_prefix>*`` in the stack's account and region (an ARN pattern)."""
+    return cdk.Stack.of(scope).format_arn(
+        service="sagemaker", resource="training-job", resource_name=f"{job_name_prefix}*"
+    )
 
 
 def prefix_objects(bucket: s3.IBucket, prefix: str) -> str:

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.constructs.policy_statements import (
+    RunStorage,
     list_prefix,
     on_prefix_objects,
     prefix_objects,
@@ -42,11 +41,7 @@ class TrainingRole(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        datasets_bucket: s3.IBucket,
-        artifacts_bucket: s3.IBucket,
-        key: kms.IKey,
-        incoming_prefix: str,
-        runs_prefix: str,
+        storage: RunStorage,
         image_account: str,
         image_repository: str,
         training_job_prefix: str,
@@ -56,6 +51,8 @@ class TrainingRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
+        datasets_bucket, artifacts_bucket = storage.datasets_bucket, storage.artifacts_bucket
+        incoming_prefix, runs_prefix = storage.incoming_prefix, storage.runs_prefix
         self.role = iam.Role(
             self,
             "Role",
@@ -91,7 +88,7 @@ class TrainingRole(Construct):
                 sid="ReadRecipeWriteOutput",
             ),
             list_prefix(artifacts_bucket, runs_prefix, sid="ListRunArtifacts"),
-            training_job_data_key(key, sid="UseDataKey"),
+            training_job_data_key(storage.key, sid="UseDataKey"),
             iam.PolicyStatement(
                 sid="PullNovaImages",
                 actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],

@@ -7,17 +7,15 @@ import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from novaft.pipeline.facts import STOP_RULE_EXECUTION_STATUSES
-from stacks.constructs.log_group import retained_log_group
-from stacks.constructs.policy_statements import KeyUser, use_data_key
+from stacks.constructs.log_group import Retention
+from stacks.constructs.policy_statements import KeyUser, RunStorage, use_data_key
 from stacks.security import acknowledge, checkov_skip, nag_resource_label
 
 # A run starts on a .jsonl object under the incoming prefix (docs/architecture.md, "Trigger contract"). EventBridge
@@ -58,23 +56,20 @@ class RunWorkflow(Construct):
         *,
         start: sfn.IChainable,
         timeout: cdk.Duration,
-        datasets_bucket: s3.IBucket,
-        incoming_prefix: str,
+        storage: RunStorage,
         stop_run: lambda_.IFunction,
-        key: kms.IKey,
         invoked_functions: list[lambda_.IFunction],
         training_job_arn_pattern: str,
         training_job_prefix: str,
-        log_retention_days: int,
-        removal_policy: cdk.RemovalPolicy,
+        retention: Retention,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = retained_log_group(self, retention_days=log_retention_days, removal_policy=removal_policy)
+        self.log_group = retention.log_group(self)
         # Execution data (inputs and outputs, so dataset paths and failure causes) is logged: encrypted with the
         # data key, whose policy lets CloudWatch Logs use it for this stack's log groups (DataStack).
         cfn_log_group = self.log_group.node.default_child
         assert isinstance(cfn_log_group, logs.CfnLogGroup)
-        cfn_log_group.kms_key_id = key.key_arn
+        cfn_log_group.kms_key_id = storage.key.key_arn
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -87,7 +82,7 @@ class RunWorkflow(Construct):
         )
         # Publishing to the KMS-encrypted topic needs the key (SNS server-side encryption).
         self.state_machine.add_to_role_policy(
-            use_data_key(key, via=(KeyUser.SNS,), actions=["kms:GenerateDataKey", "kms:Decrypt"])
+            use_data_key(storage.key, via=(KeyUser.SNS,), actions=["kms:GenerateDataKey", "kms:Decrypt"])
         )
 
         stack = cdk.Stack.of(self)
@@ -116,7 +111,7 @@ class RunWorkflow(Construct):
             "StartOnUpload",
             rule_name=upload_rule_name,
             description="Start a novaft run when a .jsonl lands under the incoming prefix",
-            event_pattern=upload_event_pattern(datasets_bucket.bucket_name, incoming_prefix),
+            event_pattern=upload_event_pattern(storage.datasets_bucket.bucket_name, storage.incoming_prefix),
             targets=[targets.SfnStateMachine(self.state_machine, role=self.start_role)],
         )
         # A stop that is never delivered lets a training job run (and bill) to its maximum runtime.
@@ -126,7 +121,7 @@ class RunWorkflow(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=STOP_DEAD_LETTER_RETENTION,
-            removal_policy=removal_policy,
+            removal_policy=retention.removal_policy,
         )
         acknowledge(
             self.stop_dead_letter_queue,

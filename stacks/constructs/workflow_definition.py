@@ -21,9 +21,10 @@ from novaft.pipeline.facts import (
 )
 from stacks.constructs import job_polling
 from stacks.constructs.retries import retry_with_jitter
-from stacks.constructs.workflow_deployment import DeploymentFunctions, DeploymentPolling, deployment_states
-from stacks.constructs.workflow_evaluation import EvaluationBounds, EvaluationFunctions, evaluation_states
-from stacks.constructs.workflow_gate import GateBounds, GateFunctions, QuotaThenAll, WorkflowGate
+from stacks.constructs.workflow_deployment import DeploymentPolling, deployment_states
+from stacks.constructs.workflow_evaluation import EvaluationBounds, evaluation_states
+from stacks.constructs.workflow_fragment import FragmentTools, WorkflowFunctions
+from stacks.constructs.workflow_gate import GateBounds, QuotaThenAll, WorkflowGate
 
 ALL_ERRORS = ["States.ALL"]
 
@@ -41,35 +42,6 @@ SAGEMAKER_SDK_TRANSIENT_ERRORS = ["SageMaker.ThrottlingException", "SageMaker.Sa
 # The optimized sns:publish integration names errors SNS.<ErrorCode>Exception after SNS's error codes Throttled,
 # InternalError and KMSThrottling (SNS API reference, Publish errors); the case matters in ErrorEquals.
 SNS_TRANSIENT_ERRORS = ["SNS.ThrottledException", "SNS.InternalErrorException", "SNS.KMSThrottlingException"]
-
-
-@dataclass(frozen=True)
-class WorkflowFunctions:
-    register_run: lambda_.IFunction
-    validate_dataset: lambda_.IFunction
-    render_recipe: lambda_.IFunction
-    start_training: lambda_.IFunction
-    record_result: lambda_.IFunction
-
-
-@dataclass(frozen=True)
-class DeploymentProps:
-    functions: DeploymentFunctions
-    polling: DeploymentPolling
-
-
-@dataclass(frozen=True)
-class GateProps:
-    """Approval and the training-slot queue between RenderRecipe and StartTraining (constructs/workflow_gate.py)."""
-
-    functions: GateFunctions
-    bounds: GateBounds
-
-
-@dataclass(frozen=True)
-class EvaluationProps:
-    functions: EvaluationFunctions
-    bounds: EvaluationBounds
 
 
 @dataclass(frozen=True)
@@ -119,13 +91,21 @@ class WorkflowDefinition(Construct):
         training_job_arn_pattern: str,
         polling: PollingBounds,
         capacity_retry: CapacityRetry | None = None,
-        deployment: DeploymentProps | None = None,
-        gate: GateProps | None = None,
-        evaluation: EvaluationProps | None = None,
+        gate: GateBounds | None = None,
+        evaluation: EvaluationBounds | None = None,
+        deployment: DeploymentPolling | None = None,
     ) -> None:
+        """The gate, evaluation and deployment fragments are in the workflow when their bounds are given."""
         super().__init__(scope, construct_id)
         self._topic = topic
-        self._training_job_arns = training_job_arn_pattern
+        self._functions = functions
+        self._tools = FragmentTools(
+            invoke=self._invoke,
+            publish=self._publish,
+            catch_to=CatchTo,
+            training_job_arns=training_job_arn_pattern,
+            sdk_transient_errors=SAGEMAKER_SDK_TRANSIENT_ERRORS,
+        )
         capacity = capacity_retry or CapacityRetry()
 
         run_failed = sfn.Fail(self, "RunFailed", error_path="$.failure.Error", cause_path="$.failure.Cause")
@@ -303,19 +283,14 @@ class WorkflowDefinition(Construct):
         cause built by the intrinsic ``cause_format``."""
         return sfn.Pass(self, error, parameters={"Error": error, "Cause.$": cause_format}, result_path="$.failure")
 
-    def _gate(self, gate: GateProps | None, record_failure: sfn.IChainable) -> WorkflowGate | None:
-        if gate is None:
+    def _gate(self, bounds: GateBounds | None, record_failure: sfn.IChainable) -> WorkflowGate | None:
+        if bounds is None:
             return None
         return WorkflowGate(
-            self,
-            functions=gate.functions,
-            bounds=gate.bounds,
-            invoke=self._invoke,
-            catch_to=CatchTo,
-            record_failure=record_failure,
+            self, functions=self._functions, bounds=bounds, tools=self._tools, record_failure=record_failure
         )
 
-    def _route_start(self, evaluation: EvaluationProps, register: sfn.IChainable) -> sfn.IChainable:
+    def _route_start(self, evaluation: EvaluationBounds, register: sfn.IChainable) -> sfn.IChainable:
         """``novaft evaluate`` starts an execution with ``evaluate_later`` (the run, its validation, the tasks): it
         runs only the evaluation fragment (state names prefixed ``Later``); an S3 event goes to RegisterRun."""
         later = self._evaluation_states(
@@ -328,41 +303,26 @@ class WorkflowDefinition(Construct):
             .otherwise(register)
         )
 
-    def _evaluate_first(self, evaluation: EvaluationProps | None, then: sfn.IChainable) -> sfn.IChainable:
-        """The evaluation fragment (docs/evaluation.md) before ``then`` when the stack has its functions."""
+    def _evaluate_first(self, evaluation: EvaluationBounds | None, then: sfn.IChainable) -> sfn.IChainable:
+        """The evaluation fragment (docs/evaluation.md) before ``then`` when the workflow has it."""
         if evaluation is None:
             return then
         return self._evaluation_states(evaluation, then)
 
-    def _evaluation_states(self, evaluation: EvaluationProps, done: sfn.IChainable, **placement: str) -> sfn.IChainable:
+    def _evaluation_states(
+        self, evaluation: EvaluationBounds, done: sfn.IChainable, **placement: str
+    ) -> sfn.IChainable:
         """The evaluation fragment ending in ``done``; ``placement`` is its ``prefix`` and ``tasks_path``, if any."""
         return evaluation_states(
-            self,
-            functions=evaluation.functions,
-            bounds=evaluation.bounds,
-            training_job_arn_pattern=self._training_job_arns,
-            sdk_transient_errors=SAGEMAKER_SDK_TRANSIENT_ERRORS,
-            invoke=self._invoke,
-            publish=self._publish,
-            catch_to=CatchTo,
-            done=done,
-            **placement,
+            self, functions=self._functions, bounds=evaluation, tools=self._tools, done=done, **placement
         )
 
-    def _after_success(self, deployment: DeploymentProps | None) -> sfn.IChainable:
-        """RunSucceeded, or first the deployment fragment (docs/deployment.md) when the stack has its functions."""
+    def _after_success(self, deployment: DeploymentPolling | None) -> sfn.IChainable:
+        """RunSucceeded, or first the deployment fragment (docs/deployment.md) when the workflow has it."""
         succeeded = sfn.Succeed(self, "RunSucceeded")
         if deployment is None:
             return succeeded
-        return deployment_states(
-            self,
-            functions=deployment.functions,
-            polling=deployment.polling,
-            invoke=self._invoke,
-            publish=self._publish,
-            catch_to=CatchTo,
-            done=succeeded,
-        )
+        return deployment_states(self, functions=self._functions, polling=deployment, tools=self._tools, done=succeeded)
 
     def _invoke(
         self,

@@ -11,23 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.constructs.job_polling import count_poll, init_polls
 from stacks.constructs.retries import retry_with_jitter
-from stacks.constructs.workflow_fragment import CatchTarget, Invoke, Publish
+from stacks.constructs.workflow_fragment import FragmentTools, WorkflowFunctions
 
 # Raised by the Bedrock adapter (novaft.aws.bedrock.BedrockThrottled).
 BEDROCK_THROTTLED = "BedrockThrottled"
 DEPLOYMENT_FAILED_ERROR = "DeploymentFailed"
-
-
-@dataclass(frozen=True)
-class DeploymentFunctions:
-    deploy_model: lambda_.IFunction
-    record_deployment: lambda_.IFunction
 
 
 @dataclass(frozen=True)
@@ -45,14 +38,13 @@ class DeploymentPolling:
 def deployment_states(
     scope: Construct,
     *,
-    functions: DeploymentFunctions,
+    functions: WorkflowFunctions,
     polling: DeploymentPolling,
-    invoke: Invoke,
-    publish: Publish,
-    catch_to: CatchTarget,
+    tools: FragmentTools,
     done: sfn.IChainable,
 ) -> sfn.IChainable:
     """The first state of the fragment; it ends in ``done`` (skipped or recorded) or in DeploymentFailed."""
+    invoke, publish, catch_to = tools.invoke, tools.publish, tools.catch_to
     failed = sfn.Fail(
         scope, "DeploymentFailedEnd", error=DEPLOYMENT_FAILED_ERROR, cause_path="$.deployment_record.message"
     )

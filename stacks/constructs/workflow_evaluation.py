@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -27,19 +26,12 @@ from stacks.constructs.job_polling import (
     stop_training_job,
 )
 from stacks.constructs.retries import retry_with_jitter
-from stacks.constructs.workflow_fragment import CatchTarget, Invoke, Publish
+from stacks.constructs.workflow_fragment import FragmentTools, WorkflowFunctions
 
 EVALUATION_FAILED_ERROR = EvaluationFailed.workflow_error
 # What an evaluation job that ran out of polls is recorded as (it is stopped first), and one that never started.
 TIMED_OUT_STATUS = "TimedOut"
 NOT_STARTED_STATUS = "NotStarted"
-
-
-@dataclass(frozen=True)
-class EvaluationFunctions:
-    plan_evaluation: lambda_.IFunction
-    start_evaluation: lambda_.IFunction
-    record_evaluation: lambda_.IFunction
 
 
 @dataclass(frozen=True)
@@ -54,13 +46,9 @@ class EvaluationBounds:
 def evaluation_states(
     scope: Construct,
     *,
-    functions: EvaluationFunctions,
+    functions: WorkflowFunctions,
     bounds: EvaluationBounds,
-    training_job_arn_pattern: str,
-    sdk_transient_errors: list[str],
-    invoke: Invoke,
-    publish: Publish,
-    catch_to: CatchTarget,
+    tools: FragmentTools,
     done: sfn.IChainable,
     prefix: str = "",
     tasks_path: str | None = None,
@@ -70,6 +58,7 @@ def evaluation_states(
     ``prefix`` starts every state name, so the fragment can appear twice in one state machine (after training, and for
     ``novaft evaluate``); ``tasks_path`` is where the state holds the tasks asked for instead of the job spec's.
     """
+    invoke, catch_to = tools.invoke, tools.catch_to
     failed = sfn.Fail(
         scope, f"{prefix}EvaluationFailedEnd", error=EVALUATION_FAILED_ERROR, cause_path="$.evaluation.message"
     )
@@ -108,18 +97,7 @@ def evaluation_states(
         max_concurrency=bounds.max_concurrency,
         result_path="$.evaluation_results",
     )
-    jobs.item_processor(
-        _one_job(
-            scope,
-            prefix=prefix,
-            functions=functions,
-            bounds=bounds,
-            training_job_arn_pattern=training_job_arn_pattern,
-            sdk_transient_errors=sdk_transient_errors,
-            invoke=invoke,
-            catch_to=catch_to,
-        )
-    )
+    jobs.item_processor(_one_job(scope, prefix=prefix, functions=functions, bounds=bounds, tools=tools))
     catch_to(record_failure, "$.evaluation_failure").attach(jobs)
     record = invoke(
         f"{prefix}RecordEvaluation",
@@ -133,7 +111,7 @@ def evaluation_states(
         .when(sfn.Condition.boolean_equals("$.evaluation.failed", True), failed)
         .otherwise(done)
     )
-    notify = publish(f"{prefix}NotifyEvaluation", subject="$.evaluation.subject", message="$.evaluation.message")
+    notify = tools.publish(f"{prefix}NotifyEvaluation", subject="$.evaluation.subject", message="$.evaluation.message")
     # The result is recorded; a lost notification must not change the outcome.
     catch_to(outcome, "$.notification_error").attach(notify)
     record.next(notify).next(outcome)
@@ -152,14 +130,12 @@ def _one_job(
     scope: Construct,
     *,
     prefix: str,
-    functions: EvaluationFunctions,
+    functions: WorkflowFunctions,
     bounds: EvaluationBounds,
-    training_job_arn_pattern: str,
-    sdk_transient_errors: list[str],
-    invoke: Invoke,
-    catch_to: CatchTarget,
+    tools: FragmentTools,
 ) -> sfn.IChainable:
     """Start one evaluation job and wait for it; the item's output is ``{task, side, job_name, status}``."""
+    catch_to = tools.catch_to
     # A Catch inside a Map can only go to a state of the same Map: a job that could not start is an item result with
     # the error's cause as its reason.
     not_started = sfn.Pass(
@@ -183,7 +159,7 @@ def _one_job(
             "status.$": "$.evaluation_job.status",
         },
     )
-    start = invoke(
+    start = tools.invoke(
         f"{prefix}StartEvaluation",
         functions.start_evaluation,
         {"run.$": "$.run", "job.$": "$.job"},
@@ -204,11 +180,11 @@ def _one_job(
     describe = describe_training_job(
         scope,
         f"{prefix}DescribeEvaluationJob",
-        job_arns=training_job_arn_pattern,
+        job_arns=tools.training_job_arns,
         job_name_path="$.job.job_name",
         result_selector={"status.$": "$.TrainingJobStatus"},
         result_path="$.evaluation_job",
-        transient_errors=sdk_transient_errors,
+        transient_errors=tools.sdk_transient_errors,
     )
     count = count_poll(scope, f"{prefix}CountEvaluationPoll", polls)
     timed_out = sfn.Pass(
@@ -220,9 +196,9 @@ def _one_job(
     stop = stop_training_job(
         scope,
         f"{prefix}StopTimedOutEvaluation",
-        job_arns=training_job_arn_pattern,
+        job_arns=tools.training_job_arns,
         job_name_path="$.job.job_name",
-        transient_errors=sdk_transient_errors,
+        transient_errors=tools.sdk_transient_errors,
     )
     # A failed stop is still a timed-out job; the stop error stays visible in $.stop_error.
     catch_to(timed_out, "$.stop_error").attach(stop)

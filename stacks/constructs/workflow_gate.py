@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -33,7 +32,7 @@ from novaft.pipeline.facts import (
 )
 from stacks.constructs.job_polling import count_poll, init_polls
 from stacks.constructs.retries import retry_with_jitter
-from stacks.constructs.workflow_fragment import CatchTarget, Invoke
+from stacks.constructs.workflow_fragment import FragmentTools, WorkflowFunctions
 
 # Raised by the slot step when the semaphore kept changing under it (novaft.pipeline.steps.job_slots).
 SLOT_CONTENTION = "SlotContention"
@@ -44,13 +43,6 @@ QUEUE_WAIT_HOURS = 24
 _TASK_TIMEOUT = "States.Timeout"
 _ALL_ERRORS = ["States.ALL"]
 _SECONDS_PER_HOUR = 3600
-
-
-@dataclass(frozen=True)
-class GateFunctions:
-    await_approval: lambda_.IFunction
-    acquire_slot: lambda_.IFunction
-    release_slot: lambda_.IFunction
 
 
 @dataclass(frozen=True)
@@ -111,16 +103,15 @@ class WorkflowGate:
         self,
         scope: Construct,
         *,
-        functions: GateFunctions,
+        functions: WorkflowFunctions,
         bounds: GateBounds,
-        invoke: Invoke,
-        catch_to: CatchTarget,
+        tools: FragmentTools,
         record_failure: sfn.IChainable,
     ) -> None:
         self._scope = scope
         self._functions = functions
-        self._invoke = invoke
-        self._catch_to = catch_to
+        self._invoke = invoke = tools.invoke
+        self._catch_to = catch_to = tools.catch_to
         # Every failure from RenderRecipe on passes here: a run that holds a slot (or waits for one) gives it back.
         on_failure = self.release_then("ReleaseSlotOnFailure", record_failure)
         self.on_failure: sfn.IChainable = on_failure

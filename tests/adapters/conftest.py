@@ -20,6 +20,7 @@ from moto.sagemaker.models import sagemaker_backends
 from novaft.aws.clients import AwsSession
 from novaft.cli import operator_cmds
 from novaft.pipeline import facts
+from novaft.pipeline.settings import ENV_NAMES, Settings
 from tests.runs_table_schema import create_runs_table
 
 REGION = "us-east-1"
@@ -86,7 +87,6 @@ class MotoPipeline:
         from novaft.aws.runs_table import RunsTable
         from novaft.aws.s3_objects import S3Objects
         from novaft.pipeline.contracts import RegisterRunInput
-        from novaft.pipeline.settings import Settings
         from novaft.pipeline.steps.register import register_run
 
         head = client("s3").head_object(Bucket=DATASETS_BUCKET, Key=key)
@@ -103,20 +103,27 @@ class MotoPipeline:
             RegisterRunInput.model_validate(
                 {"event": event, "execution_arn": self.start_execution(f"upload-{self.register_count}")}
             ),
-            settings=Settings(
-                stage=facts.DEFAULT_STAGE,
-                datasets_bucket=DATASETS_BUCKET,
-                artifacts_bucket=ARTIFACTS_BUCKET,
-                runs_table=RUNS_TABLE,
-                incoming_prefix=INCOMING_PREFIX,
-                runs_prefix=RUNS_PREFIX,
-                default_job=default_job,
-                region=REGION,
-            ),
+            settings=self.function_settings(default_job),
             objects=S3Objects(client("s3")),
             runs=RunsTable(self.table),
             now="2026-11-25T12:00:00Z",
         )
+
+    def function_settings(self, default_job: dict[str, Any] | None) -> Settings:
+        """The settings the deployed stack gives its functions, read as they read them, from this stage's outputs."""
+        outputs = self.outputs
+        environment = {
+            ENV_NAMES["stage"]: facts.DEFAULT_STAGE,
+            ENV_NAMES["datasets_bucket"]: outputs[facts.OUTPUT_DATASETS_BUCKET],
+            ENV_NAMES["artifacts_bucket"]: outputs[facts.OUTPUT_ARTIFACTS_BUCKET],
+            ENV_NAMES["runs_table"]: outputs[facts.OUTPUT_RUNS_TABLE],
+            ENV_NAMES["incoming_prefix"]: outputs[facts.OUTPUT_INCOMING_PREFIX],
+            ENV_NAMES["runs_prefix"]: outputs[facts.OUTPUT_RUNS_PREFIX],
+            "AWS_REGION": REGION,
+        }
+        if default_job is not None:
+            environment[ENV_NAMES["default_job"]] = json.dumps(default_job)
+        return Settings.from_env(environment)
 
     def start_execution(self, name: str) -> str:
         sfn = client("stepfunctions")

@@ -9,11 +9,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 
-from stacks.constructs.workflow_definition import PollingBounds, WorkflowDefinition, WorkflowFunctions
+from stacks.constructs.workflow_definition import PollingBounds, WorkflowDefinition
+from stacks.constructs.workflow_fragment import WorkflowFunctions
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-TRAINING_FUNCTIONS = ("register_run", "validate_dataset", "render_recipe", "start_training", "record_result")
 
 
 class BareStack:
@@ -29,11 +29,11 @@ class BareStack:
 
     def workflow_graph(self, polling: PollingBounds, **fragments: Any) -> dict[str, Any]:
         """The state graph (``StartAt``, ``States``) of the training workflow with the optional ``fragments``
-        (``deployment=``, ``evaluation=``, ...) of ``WorkflowDefinition``, built from this stack's functions."""
+        (``gate=``, ``evaluation=``, ``deployment=``) of ``WorkflowDefinition``, built from this stack's functions."""
         definition = WorkflowDefinition(
             self.stack,
             "Definition",
-            functions=WorkflowFunctions(**{name: self.function(name) for name in TRAINING_FUNCTIONS}),
+            functions=WorkflowFunctions(**{name: self.function(name) for name in WorkflowFunctions.names()}),
             topic=sns.Topic.from_topic_arn(self.stack, "Topic", f"arn:aws:sns:{REGION}:{ACCOUNT}:runs"),
             training_job_arn_pattern=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/novaft-*",
             polling=polling,

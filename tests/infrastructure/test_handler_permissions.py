@@ -25,6 +25,7 @@ from stacks.constructs.handler_permissions import (
     HandlersWithoutRole,
     TrainingJobBounds,
 )
+from stacks.constructs.policy_statements import RunStorage
 from stacks.pipeline_stack import TRAINING_JOB_PREFIX
 
 ACCOUNT = "123456789012"
@@ -34,13 +35,14 @@ KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234"
 
 def _permissions(stack: cdk.Stack, handlers: list[str], bounds: TrainingJobBounds | None = None) -> HandlerPermissions:
     props = HandlerPermissionsProps(
-        datasets_bucket=s3.Bucket.from_bucket_name(stack, "Datasets", "datasets"),
-        artifacts_bucket=s3.Bucket.from_bucket_name(stack, "Artifacts", "artifacts"),
-        key=kms.Key.from_key_arn(stack, "Key", KEY_ARN),
+        storage=RunStorage(
+            s3.Bucket.from_bucket_name(stack, "Datasets", "datasets"),
+            s3.Bucket.from_bucket_name(stack, "Artifacts", "artifacts"),
+            kms.Key.from_key_arn(stack, "Key", KEY_ARN),
+            incoming_prefix=DEFAULT_INCOMING_PREFIX,
+            runs_prefix=DEFAULT_RUNS_PREFIX,
+        ),
         runs_table_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/runs",
-        incoming_prefix=DEFAULT_INCOMING_PREFIX,
-        runs_prefix=DEFAULT_RUNS_PREFIX,
-        training_job_arns=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{TRAINING_JOB_PREFIX}*",
         training_job_prefix=TRAINING_JOB_PREFIX,
         training_role=iam.Role.from_role_arn(stack, "Training", f"arn:aws:iam::{ACCOUNT}:role/training"),
         topic=sns.Topic.from_topic_arn(stack, "Topic", f"arn:aws:sns:{REGION}:{ACCOUNT}:runs"),

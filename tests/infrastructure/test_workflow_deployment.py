@@ -9,8 +9,8 @@ import aws_cdk as cdk
 import pytest
 
 from novaft.pipeline.contracts import DeploymentProgress, DeployModelInput
-from stacks.constructs.workflow_definition import DeploymentProps, PollingBounds
-from stacks.constructs.workflow_deployment import DEPLOYMENT_FAILED_ERROR, DeploymentFunctions, DeploymentPolling
+from stacks.constructs.workflow_definition import PollingBounds
+from stacks.constructs.workflow_deployment import DEPLOYMENT_FAILED_ERROR, DeploymentPolling
 from tests.infrastructure.bare_workflow import BareStack
 
 MAX_DEPLOYMENT_POLLS = 9
@@ -18,15 +18,9 @@ MAX_DEPLOYMENT_POLLS = 9
 
 @pytest.fixture(scope="module")
 def states() -> dict[str, dict[str, Any]]:
-    bare = BareStack()
-    deployment = DeploymentProps(
-        functions=DeploymentFunctions(
-            deploy_model=bare.function("deploy_model"), record_deployment=bare.function("record_deployment")
-        ),
-        polling=DeploymentPolling(interval_seconds=30, max_polls=MAX_DEPLOYMENT_POLLS),
-    )
+    deployment = DeploymentPolling(interval_seconds=30, max_polls=MAX_DEPLOYMENT_POLLS)
     polling = PollingBounds(interval=cdk.Duration.seconds(60), max_polls=3)
-    return dict(bare.workflow_graph(polling, deployment=deployment)["States"])
+    return dict(BareStack().workflow_graph(polling, deployment=deployment)["States"])
 
 
 def test_a_completed_run_goes_to_the_deployment_loop(states: dict[str, dict[str, Any]]) -> None:

@@ -7,24 +7,12 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_stepfunctions as sfn
 
 from novaft.pipeline.contracts import EvaluationJobResult
-from stacks.constructs.workflow_definition import (
-    DeploymentProps,
-    EvaluationProps,
-    PollingBounds,
-    WorkflowDefinition,
-    WorkflowFunctions,
-)
-from stacks.constructs.workflow_deployment import DeploymentFunctions, DeploymentPolling
-from stacks.constructs.workflow_evaluation import (
-    EVALUATION_FAILED_ERROR,
-    EvaluationBounds,
-    EvaluationFunctions,
-)
+from stacks.constructs.workflow_definition import PollingBounds
+from stacks.constructs.workflow_deployment import DeploymentPolling
+from stacks.constructs.workflow_evaluation import EVALUATION_FAILED_ERROR, EvaluationBounds
+from tests.infrastructure.bare_workflow import BareStack
 
 MAX_POLLS = 7
 MAX_CONCURRENCY = 3
@@ -32,39 +20,14 @@ MAX_CONCURRENCY = 3
 
 @pytest.fixture(scope="module")
 def states() -> dict[str, dict[str, Any]]:
-    stack = cdk.Stack(cdk.App(), "Bare", env=cdk.Environment(account="123456789012", region="us-east-1"))
-
-    def function(name: str) -> lambda_.IFunction:
-        return lambda_.Function.from_function_arn(stack, name, f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
-
-    definition = WorkflowDefinition(
-        stack,
-        "Definition",
-        functions=WorkflowFunctions(
-            **{
-                name: function(name)
-                for name in ("register_run", "validate_dataset", "render_recipe", "start_training", "record_result")
-            }
+    graph = BareStack().workflow_graph(
+        PollingBounds(interval=cdk.Duration.seconds(60), max_polls=3),
+        evaluation=EvaluationBounds(
+            interval=cdk.Duration.seconds(45), max_polls=MAX_POLLS, max_concurrency=MAX_CONCURRENCY
         ),
-        topic=sns.Topic.from_topic_arn(stack, "Topic", "arn:aws:sns:us-east-1:123456789012:runs"),
-        training_job_arn_pattern="arn:aws:sagemaker:us-east-1:123456789012:training-job/novaft-*",
-        polling=PollingBounds(interval=cdk.Duration.seconds(60), max_polls=3),
-        evaluation=EvaluationProps(
-            functions=EvaluationFunctions(
-                **{name: function(name) for name in ("plan_evaluation", "start_evaluation", "record_evaluation")}
-            ),
-            bounds=EvaluationBounds(
-                interval=cdk.Duration.seconds(45), max_polls=MAX_POLLS, max_concurrency=MAX_CONCURRENCY
-            ),
-        ),
-        deployment=DeploymentProps(
-            functions=DeploymentFunctions(
-                deploy_model=function("deploy_model"), record_deployment=function("record_deployment")
-            ),
-            polling=DeploymentPolling(interval_seconds=30, max_polls=3),
-        ),
+        deployment=DeploymentPolling(interval_seconds=30, max_polls=3),
     )
-    return dict(sfn.StateGraph(definition.start.start_state, "novaft").to_graph_json()["States"])
+    return dict(graph["States"])
 
 
 def test_a_completed_run_is_evaluated_before_it_is_deployed(states: dict[str, dict[str, Any]]) -> None:

@@ -8,9 +8,6 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_stepfunctions as sfn
 
 from novaft.pipeline.errors import SageMakerCapacityError
 from novaft.pipeline.facts import (
@@ -25,48 +22,22 @@ from novaft.pipeline.steps.job_slots import SlotContention
 from novaft.policy import StagePolicy
 from stacks.asl import state_machine_definitions
 from stacks.constructs.approver_policy import ANSWER_ATTRIBUTES, TASK_ANSWER_ACTIONS
-from stacks.constructs.workflow_definition import GateProps, PollingBounds, WorkflowDefinition, WorkflowFunctions
+from stacks.constructs.workflow_definition import PollingBounds
 from stacks.constructs.workflow_gate import (
     HISTORY_EVENTS_PER_QUEUE_POLL,
     SLOT_CONTENTION,
     GateBounds,
-    GateFunctions,
 )
 from stacks.security import ACTIONS_WITHOUT_RESOURCE_LEVEL
+from tests.infrastructure.bare_workflow import BareStack
 from tests.infrastructure.conftest import REGION, SynthesizedApp
 
 BOUNDS = GateBounds(approval_timeout_hours=1.5, queue_poll_seconds=45, max_queue_polls=7)
 
 
 def _states(*, with_gate: bool) -> dict[str, dict[str, Any]]:
-    stack = cdk.Stack(cdk.App(), "Bare", env=cdk.Environment(account="123456789012", region="us-east-1"))
-
-    def function(name: str) -> lambda_.IFunction:
-        return lambda_.Function.from_function_arn(stack, name, f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
-
-    functions = {
-        name: function(name)
-        for name in ("register_run", "validate_dataset", "render_recipe", "start_training", "record_result")
-    }
-    definition = WorkflowDefinition(
-        stack,
-        "Definition",
-        functions=WorkflowFunctions(**functions),
-        topic=sns.Topic.from_topic_arn(stack, "Topic", "arn:aws:sns:us-east-1:123456789012:runs"),
-        training_job_arn_pattern="arn:aws:sagemaker:us-east-1:123456789012:training-job/novaft-*",
-        polling=PollingBounds(interval=cdk.Duration.seconds(60), max_polls=3),
-        gate=GateProps(
-            functions=GateFunctions(
-                await_approval=function("await_approval"),
-                acquire_slot=function("acquire_slot"),
-                release_slot=function("release_slot"),
-            ),
-            bounds=BOUNDS,
-        )
-        if with_gate
-        else None,
-    )
-    return dict(sfn.StateGraph(definition.start.start_state, "novaft").to_graph_json()["States"])
+    polling = PollingBounds(interval=cdk.Duration.seconds(60), max_polls=3)
+    return dict(BareStack().workflow_graph(polling, gate=BOUNDS if with_gate else None)["States"])
 
 
 @pytest.fixture(scope="module")

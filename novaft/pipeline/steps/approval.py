@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from novaft.pipeline.contracts import RunContext
 from novaft.pipeline.facts import (
@@ -23,25 +24,32 @@ from novaft.pipeline.facts import (
 from novaft.pipeline.records import SNS_SUBJECT_MAX_CHARS, printable_run_name
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.ports import Notifier, RunStore
-from novaft.policy import JobChoices, PolicyDecision
+from novaft.policy import JobChoices, PolicyDecision, RunChoices
 
 _SECONDS_PER_HOUR = 3600
 
 
-class ApprovalAsk(BaseModel):
-    """What the approver is asked to allow: the run's choices, its size and its cost, and why approval is needed."""
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="ignore"))
+class ApprovalAsk(RunChoices):
+    """What the approver is asked to allow: the run's choices, its size and its cost, and why approval is needed.
+    Validated like the workflow's other payloads when it comes back in AwaitApproval's input."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    model: str
-    method: str
-    peft: str
-    instance_type: str
-    instance_count: int
-    max_runtime_hours: float
     estimated_cost_usd: float | None = None
     cost_ceiling_usd: float | None = None
     reasons: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the workflow state and the run record keep it (JSON types)."""
+        document: dict[str, Any] = _ASK_DOCUMENT.dump_python(self, mode="json")
+        return document
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> ApprovalAsk:
+        ask: ApprovalAsk = _ASK_DOCUMENT.validate_python(document)
+        return ask
+
+
+_ASK_DOCUMENT = TypeAdapter(ApprovalAsk)
 
 
 class AwaitApprovalInput(BaseModel):
@@ -110,7 +118,7 @@ def await_approval(
             "approval_reasons": list(ask.reasons),
             "approval_requested_at": now,
             "approval_deadline": deadline,
-            "approval_ask": ask.model_dump(mode="json"),
+            "approval_ask": ask.to_dict(),
             "updated_at": now,
         },
     )

@@ -11,7 +11,14 @@ from __future__ import annotations
 from novaft.pipeline.contracts import RenderRecipeInput, TrainingPlan
 from novaft.pipeline.deployment import check_deploy
 from novaft.pipeline.errors import JobSpecInvalid
-from novaft.pipeline.facts import PLAN_FILE, RUN_ID_TAG, STAGE_TAG, STATUS_VALIDATING, TRAINING_OUTPUT_DIR
+from novaft.pipeline.facts import (
+    PLAN_FILE,
+    RUN_ID_TAG,
+    STAGE_TAG,
+    STATUS_VALIDATING,
+    recipe_location,
+    training_job_locations,
+)
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.approval import approval_ask
 from novaft.pipeline.steps.evaluation import estimate_evaluation, with_evaluation
@@ -27,8 +34,6 @@ from novaft.recipes import (
     estimate_run,
     render_recipe,
 )
-
-RECIPE_FOLDER = "recipe/"
 
 
 def render_run_recipe(
@@ -58,13 +63,12 @@ def render_run_recipe(
             "max_training_hours in cdk.json"
         )
     prefix = run.artifacts_prefix
-    artifacts = f"s3://{run.artifacts_bucket}/{prefix}"
     # The policy judges the spec as asked for (a base_run_id is not an s3:// URI); the recipe uses the checkpoint.
     requested = spec
     spec = resolve_base_run(requested, runs=runs)
     try:
         rendered = render_recipe(spec)
-        recipe_key = f"{prefix}{RECIPE_FOLDER}{rendered.file_name}"
+        recipe_key = recipe_location(prefix, rendered.file_name)
         inputs = TrainingJobInputs(
             job_name=run.training_job_name,
             role_arn=settings.require("training_role_arn"),
@@ -72,9 +76,7 @@ def render_run_recipe(
             # The snapshot of the validated versions, never incoming/ (a later upload there must not change them).
             train_s3_uri=payload.validation.inputs.train_s3_uri,
             validation_s3_uri=payload.validation.inputs.validation_s3_uri,
-            recipe_s3_uri=f"s3://{run.artifacts_bucket}/{recipe_key}",
-            output_s3_uri=f"{artifacts}{TRAINING_OUTPUT_DIR}/",
-            tensorboard_s3_uri=f"{artifacts}tensorboard/",
+            **training_job_locations(f"s3://{run.artifacts_bucket}/{prefix}", rendered.file_name),
             tags={RUN_ID_TAG: run.run_id, STAGE_TAG: settings.stage},
             **stage_job_inputs(settings),
         )
@@ -108,7 +110,7 @@ def render_run_recipe(
     approval = None
     if settings.approval_gate and decision.needs_approval:
         ask = approval_ask(requested, request=request, estimate=estimate, decision=decision)
-        approval = ask.model_dump(mode="json")
+        approval = ask.to_dict()
     runs.update(
         run.run_id,
         {"status": STATUS_VALIDATING, "recipe_s3_uri": recipe_uri, "plan_s3_uri": plan_uri, "updated_at": now},

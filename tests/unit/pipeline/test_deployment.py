@@ -73,7 +73,7 @@ def test_on_demand_refuses_full_rank_and_regions_without_it() -> None:
     (full,) = deploy_problems(DEPLOY_ON_DEMAND, peft="full", region="us-east-1")
     assert full.field == "deploy.target" and DEPLOY_PROVISIONED in full.allowed
     (region,) = deploy_problems(DEPLOY_ON_DEMAND, peft="lora", region="ap-northeast-1")
-    assert "ap-northeast-1" in region.value and "us-east-1 or us-west-2" in region.allowed
+    assert "ap-northeast-1" in region.reason and "us-east-1 or us-west-2" in region.allowed
     assert deploy_problems(DEPLOY_PROVISIONED, peft="full", region="ap-northeast-1") == []
     assert deploy_problems(DEPLOY_NONE, peft="full", region=None) == []
     with pytest.raises(DeploymentRefused, match="unknown target"):

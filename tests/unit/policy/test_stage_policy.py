@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from novaft.errors import UsageError
+from novaft.errors import MAX_ECHOED_CHARS, UsageError
 from novaft.pipeline import facts
-from novaft.policy import MAX_SHOWN_VALUE_CHARS, PolicyConfigError, StagePolicy, evaluate, policy_request_from
+from novaft.policy import PolicyConfigError, StagePolicy, evaluate, policy_request_from
 from novaft.recipes.catalog import load_catalog
 from novaft.recipes.estimate import estimate_run, load_price_table
 from novaft.recipes.job_spec import JobSpec
@@ -105,7 +105,7 @@ def test_config_error_names_the_key_the_value_and_what_is_allowed(
 ) -> None:
     with pytest.raises(PolicyConfigError) as caught:
         _load(data)
-    assert [problem.key for problem in caught.value.problems] == [key]
+    assert [problem.field for problem in caught.value.problems] == [key]
     message = str(caught.value)
     assert message.startswith(f"{SOURCE}: 1 problem:")
     line = message.splitlines()[1]
@@ -117,7 +117,7 @@ def test_config_error_names_the_key_the_value_and_what_is_allowed(
 def test_every_wrong_key_is_reported_at_once() -> None:
     with pytest.raises(PolicyConfigError) as caught:
         _load({"max_run_usd": -1, "max_instance_count": "4", "colour": "red"})
-    assert sorted(problem.key for problem in caught.value.problems) == [
+    assert sorted(problem.field for problem in caught.value.problems) == [
         "policy.colour",
         "policy.max_instance_count",
         "policy.max_run_usd",
@@ -130,14 +130,19 @@ def test_a_policy_that_is_not_a_mapping_is_refused() -> None:
         _load(["lora"])
 
 
-def test_long_values_and_keys_are_cut() -> None:
+def _problem_line(size: int) -> str:
     with pytest.raises(PolicyConfigError) as caught:
-        _load({"k" * 1000: "v" * 1000})
-    line = str(caught.value).splitlines()[1]
-    assert "k" * MAX_SHOWN_VALUE_CHARS not in line
-    assert "v" * MAX_SHOWN_VALUE_CHARS not in line
-    assert "..." in line
-    assert len(line) < 4 * MAX_SHOWN_VALUE_CHARS
+        _load({"k" * size: "v" * size})
+    return str(caught.value).splitlines()[1]
+
+
+def test_long_values_and_keys_are_cut() -> None:
+    line = _problem_line(1000)
+    assert "k" * MAX_ECHOED_CHARS not in line
+    assert "v" * MAX_ECHOED_CHARS not in line
+    assert "... (1,007 characters)" in line and "... (1,002 characters)" in line
+    # A hundred times more given: the line grows only by the digits of the lengths it names.
+    assert len(_problem_line(100_000)) == len(line) + 4
 
 
 def test_config_error_is_a_usage_error() -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from novaft.errors import MAX_ECHOED_CHARS, MAX_LISTED_PROBLEMS, Problem, clipped
 from novaft.recipes import JobSpec, JobSpecError
-from novaft.recipes.errors import MAX_ECHOED_CHARS, MAX_LISTED_PROBLEMS, Problem, clipped
 from novaft.recipes.job_spec import MAX_JOB_YAML_BYTES, job_yaml_mapping, read_job_yaml
 from novaft.recipes.yaml_io import MAX_USER_YAML_DEPTH, YamlNotAllowed, YamlSyntaxError, load_user_yaml
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from novaft.pipeline.contracts import WorkflowFailure
 from novaft.pipeline.facts import (
     APPROVAL_REJECTED_ERROR,
@@ -87,7 +89,7 @@ def test_the_notification_says_what_is_asked_and_how_to_answer() -> None:
 
 
 def test_an_unknown_price_is_said_so() -> None:
-    ask = ASK.model_copy(update={"estimated_cost_usd": None, "cost_ceiling_usd": None})
+    ask = replace(ASK, estimated_cost_usd=None, cost_ceiling_usd=None)
 
     _subject, message = _notification(ask, task_token="t")
 
@@ -123,7 +125,7 @@ def test_with_the_gate_a_run_that_needs_approval_is_planned_with_the_ask() -> No
     runs = runs_to_render()
     plan = render({}, runs, policy=StagePolicy(approval_above_usd=0.0), approval_gate=True)
 
-    ask = ApprovalAsk.model_validate(plan.approval)
+    ask = ApprovalAsk.from_dict(plan.approval)
     assert (ask.model, ask.method, ask.peft) == ("micro", "sft", "lora")
     assert ask.instance_type == plan.request["ResourceConfig"]["InstanceType"]
     assert ask.instance_count == plan.request["ResourceConfig"]["InstanceCount"]
