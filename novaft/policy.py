@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Annotated, Any, Final, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from pydantic import (
     BaseModel,
@@ -31,6 +31,10 @@ from novaft.pipeline import facts
 from novaft.pipeline.errors import ApprovalRequired, PolicyViolation
 from novaft.recipes.catalog import load_catalog
 from novaft.recipes.job_spec import STAGE_OWNED_FIELDS
+
+if TYPE_CHECKING:
+    from novaft.recipes.estimate import Estimate
+    from novaft.recipes.job_spec import JobSpec
 
 # A Standard state machine execution lives at most one year, so no approval can be awaited longer.
 MAX_APPROVAL_TIMEOUT_HOURS: Final = 365 * 24
@@ -517,52 +521,9 @@ def _hours(hours: float) -> str:
 # --- Building a request from a planned run ---------------------------------------------------------------------------
 
 
-class JobChoices(Protocol):
-    """The job spec fields the policy reads (``novaft.recipes.job_spec.JobSpec`` has them)."""
-
-    @property
-    def model(self) -> str: ...
-    @property
-    def method(self) -> str: ...
-    @property
-    def peft(self) -> str: ...
-    @property
-    def max_runtime_seconds(self) -> int: ...
-    @property
-    def tags(self) -> Mapping[str, str]: ...
-    @property
-    def base_checkpoint_s3_uri(self) -> str | None: ...
-    @property
-    def deploy(self) -> DeployChoices: ...
-
-
-class DeployChoices(Protocol):
-    """The job spec's ``deploy`` fields the policy reads."""
-
-    @property
-    def target(self) -> str: ...
-    @property
-    def model_units(self) -> int | None: ...
-
-
-class EstimateFigures(Protocol):
-    """The estimate fields the policy reads (``novaft.recipes.estimate.Estimate`` has them, resolved defaults too)."""
-
-    @property
-    def instance_type(self) -> str: ...
-    @property
-    def instance_count(self) -> int: ...
-    @property
-    def price_per_instance_hour(self) -> float | None: ...
-    @property
-    def cost(self) -> float | None: ...
-    @property
-    def region(self) -> str | None: ...
-
-
 def policy_request_from(
-    spec: JobChoices,
-    estimate: EstimateFigures,
+    spec: JobSpec,
+    estimate: Estimate,
     *,
     spent_last_30_days_usd: float | None = None,
     active_jobs: int | None = None,

@@ -11,7 +11,7 @@ either as status ``Rejected`` (novaft.pipeline.records).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic.dataclasses import dataclass as pydantic_dataclass
@@ -24,7 +24,10 @@ from novaft.pipeline.facts import (
 from novaft.pipeline.records import SNS_SUBJECT_MAX_CHARS, printable_run_name
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.ports import Notifier, RunStore
-from novaft.policy import JobChoices, PolicyDecision, RunChoices
+from novaft.policy import PolicyDecision, RunChoices
+
+if TYPE_CHECKING:
+    from novaft.recipes.job_spec import JobSpec
 
 _SECONDS_PER_HOUR = 3600
 
@@ -70,7 +73,7 @@ class ApprovalRequested(BaseModel):
 
 
 def approval_ask(
-    spec: JobChoices,
+    spec: JobSpec,
     *,
     request: dict[str, Any],
     estimate: dict[str, Any],
