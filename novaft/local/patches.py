@@ -327,7 +327,9 @@ def emit_execution_status_changes(patcher: _Patcher, simulator: TrainingSimulato
             "status": "ABORTED",
             "startDate": None,
             "stopDate": int(dt.datetime.now(dt.UTC).timestamp() * 1000),
-            "input": None,
+            # AWS includes the input (up to the event size limit); stop_run reads it for a `novaft evaluate` execution.
+            "input": getattr(execution, "execution_input", None),
+            "inputDetails": {"included": True},
             "output": None,
         }
         events_backends[backend.account_id][backend.region_name].put_events(

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from novaft.operator.errors import RunNotFound
 from novaft.pipeline.facts import (
+    EVALUATION_STATUS_FIELD,
     EXECUTION_RUNNING,
     EXECUTION_SUCCEEDED,
     FINAL_RUN_STATUSES,
@@ -136,11 +137,11 @@ class RunView:
 
 
 def _evaluation_of(data: Mapping[str, Any]) -> dict[str, Any]:
-    if not data.get("evaluation_status"):
+    if not data.get(EVALUATION_STATUS_FIELD):
         return {}
     summary = data.get("evaluation") or {}
     return {
-        "status": data["evaluation_status"],
+        "status": data[EVALUATION_STATUS_FIELD],
         "gate": data.get("evaluation_gate"),
         "metrics": summary.get("metrics") or {} if isinstance(summary, Mapping) else {},
         "failure": data.get("evaluation_failure"),

@@ -66,6 +66,9 @@ class ExecutionStatusDetail(_Input):
     status: str
     error: str | None = None
     cause: str | None = None
+    # The execution's input as a JSON string, when EventBridge includes it (inputDetails.included): how stop_run finds
+    # the run a `novaft evaluate` execution evaluates.
+    input: str | None = None
 
 
 class ExecutionStatusChangeEvent(_Input):

@@ -348,8 +348,15 @@ PLATFORM_JOB_TAGS: Final = (RUN_ID_TAG, STAGE_TAG, EVAL_TASK_TAG, EVAL_SIDE_TAG)
 
 # --- Run record fields and timestamps
 
-# The names of a run's planned evaluation jobs, written before any starts, so stop_run can stop them with the run.
+# The names of a run's planned evaluation jobs, written before any starts, so stop_run can stop them with the run,
+# and the round they belong to (the name of the execution that planned them: the run's, or a `novaft evaluate` one's).
 EVALUATION_JOBS_FIELD: Final = "evaluation_jobs"
+EVALUATION_ROUND_FIELD: Final = "evaluation_round"
+EVALUATION_STATUS_FIELD: Final = "evaluation_status"
+# evaluation_status while the jobs run, and after stop_run stopped them; RecordEvaluation writes Completed or
+# EvaluationFailed.
+EVALUATION_PLANNED: Final = "Planned"
+EVALUATION_STOPPED: Final = "Stopped"
 
 
 def iso_utc(moment: datetime) -> str:

@@ -6,8 +6,10 @@ training."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+import boto3
 import pytest
 
 from novaft.cli import main
@@ -19,6 +21,8 @@ from novaft.pipeline.facts import (
     EVAL_SIDE_BASE,
     EVAL_SIDE_FINE_TUNED,
     EVALUATION_FILE,
+    EVALUATION_STATUS_FIELD,
+    EVALUATION_STOPPED,
     GATE_PASSED,
     STATUS_COMPLETED,
     STATUS_DATASET_INVALID,
@@ -63,7 +67,7 @@ def test_an_sft_run_with_a_gen_qa_set_is_compared_with_its_base_model_and_gated(
 
     assert description["status"] == "SUCCEEDED", description.get("cause") or description.get("error")
     assert run["status"] == STATUS_COMPLETED
-    assert run["evaluation_status"] == STATUS_COMPLETED
+    assert run[EVALUATION_STATUS_FIELD] == STATUS_COMPLETED
     assert run["evaluation_gate"] == GATE_PASSED
     document = pipeline.artifact_json(f"runs/{run['run_id']}/{EVALUATION_FILE}")
     row = document["metrics"]["gen_qa.rougeL"]
@@ -98,7 +102,7 @@ def test_a_failing_evaluation_job_is_recorded_with_its_reason(pipeline: Deployed
     assert description["error"] == EvaluationFailed.workflow_error
     assert reason in description["cause"]
     assert run["status"] == STATUS_COMPLETED  # training succeeded; only the evaluation failed
-    assert run["evaluation_status"] == EvaluationFailed.workflow_error
+    assert run[EVALUATION_STATUS_FIELD] == EvaluationFailed.workflow_error
     assert reason in run["evaluation_failure"]
     assert "evaluation_gate" not in run
 
@@ -121,7 +125,7 @@ def test_novaft_evaluate_evaluates_a_completed_run_later(
     plain_job = b"model: micro\nmethod: sft\npeft: lora\n"
     description, run = _drop_run(pipeline, "eval-later", plain_job, EVAL_SET)
     assert description["status"] == "SUCCEEDED", description.get("cause")
-    assert "evaluation_status" not in run  # the job spec asked for no evaluation
+    assert EVALUATION_STATUS_FIELD not in run  # the job spec asked for no evaluation
 
     capsys.readouterr()
     code = main(["evaluate", run["run_id"], "--tasks", "gen_qa,mmlu", "--stage", LOCAL_STAGE])
@@ -136,8 +140,52 @@ def test_novaft_evaluate_evaluates_a_completed_run_later(
     document = pipeline.artifact_json(f"runs/{run['run_id']}/{EVALUATION_FILE}")
     assert {"gen_qa.rougeL", "mmlu.accuracy"} <= set(document["metrics"])
     assert document["metrics"]["mmlu.accuracy"]["base"] is None  # no base comparison was asked for
-    assert pipeline.run_for(run["execution_arn"])["evaluation_status"] == STATUS_COMPLETED
+    assert pipeline.run_for(run["execution_arn"])[EVALUATION_STATUS_FIELD] == STATUS_COMPLETED
 
     refused = main(["evaluate", run["run_id"], "--tasks", "mmmu", "--stage", LOCAL_STAGE])
     assert refused == ExitCode.USAGE
     assert "mmmu" in capsys.readouterr().err
+
+
+def test_aborting_a_novaft_evaluate_execution_stops_its_jobs_and_keeps_the_run_completed(
+    pipeline: DeployedPipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain_job = b"model: micro\nmethod: sft\npeft: lora\n"
+    description, run = _drop_run(pipeline, "eval-abort", plain_job, None)
+    assert description["status"] == "SUCCEEDED", description.get("cause")
+    # Training is done; the evaluation jobs of this run now take long enough to be caught running.
+    pipeline.simulator.set_outcome("eval-abort", TrainingOutcome(duration_seconds=300))
+    capsys.readouterr()
+    assert main(["evaluate", run["run_id"], "--tasks", "mmlu", "--stage", LOCAL_STAGE]) == ExitCode.OK
+    execution_arn = capsys.readouterr().out.split("execution ")[1].split()[0]
+    sagemaker = boto3.client("sagemaker")
+
+    def running_evaluation_jobs() -> list[str]:
+        names = [name for name in pipeline.training_jobs_containing("eval-abort") if name != run["training_job_name"]]
+        return [
+            name
+            for name in names
+            if sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] == "InProgress"
+        ]
+
+    _wait_until(lambda: running_evaluation_jobs() != [], "the evaluation job to start")
+    (job_name,) = running_evaluation_jobs()
+
+    boto3.client("stepfunctions").stop_execution(executionArn=execution_arn)
+
+    # stop_run is delivered the status change event and stops the round's job; the run keeps its result.
+    _wait_until(lambda: running_evaluation_jobs() == [], "the evaluation job to be stopped")
+    assert sagemaker.describe_training_job(TrainingJobName=job_name)["TrainingJobStatus"] in ("Stopping", "Stopped")
+    record = pipeline.run_for(run["execution_arn"])
+    assert record["status"] == STATUS_COMPLETED
+    _wait_until(
+        lambda: pipeline.run_for(run["execution_arn"])[EVALUATION_STATUS_FIELD] == EVALUATION_STOPPED,
+        "the evaluation to be recorded Stopped",
+    )
+
+
+def _wait_until(condition: Any, what: str, timeout_seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)

@@ -18,6 +18,7 @@ from novaft.pipeline.facts import (
     EVAL_SIDE_TAG,
     EVAL_TASK_TAG,
     EVALUATION_FILE,
+    EVALUATION_STATUS_FIELD,
     RECORD_TYPE_RUN,
     STATUS_COMPLETED,
 )
@@ -86,4 +87,4 @@ def test_record_evaluation_reads_the_archive_into_evaluation_json(aws: Aws, lamb
     assert outcome["status"] == STATUS_COMPLETED and outcome["failed"] is False
     document = aws.read_json(run["artifacts_bucket"], f"{run['artifacts_prefix']}{EVALUATION_FILE}")
     assert document["metrics"]["gen_qa.rougeL"]["base"] is None
-    assert aws.item(run["run_id"])["evaluation_status"] == STATUS_COMPLETED
+    assert aws.item(run["run_id"])[EVALUATION_STATUS_FIELD] == STATUS_COMPLETED

@@ -161,11 +161,18 @@ def _stop_event_reaches_a_rule(aws: LocalAws) -> Any:
     pattern = {"source": ["aws.states"], "detail": {"status": ["ABORTED"], "stateMachineArn": [machine]}}
     eventbridge.put_rule(Name=rule, EventPattern=json.dumps(pattern))
     eventbridge.put_targets(Rule=rule, Targets=[{"Id": "queue", "Arn": queue_arn}])
-    execution = stepfunctions.start_execution(stateMachineArn=machine, name="to-stop")["executionArn"]
+    execution_input = json.dumps({"evaluate_later": {"run": {"run_id": "r-1"}}})
+    execution = stepfunctions.start_execution(stateMachineArn=machine, name="to-stop", input=execution_input)[
+        "executionArn"
+    ]
     stepfunctions.stop_execution(executionArn=execution)
     # The event is put synchronously by StopExecution and SQS targets are delivered inline: no waiting needed.
     messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages", [])
-    return json.loads(messages[0]["Body"])["detail"]["executionArn"] == execution if messages else "no event"
+    if not messages:
+        return "no event"
+    detail = json.loads(messages[0]["Body"])["detail"]
+    # As AWS sends it: the execution's name and its input, which stop_run reads for a `novaft evaluate` execution.
+    return (detail["executionArn"], detail["name"], detail["input"]) == (execution, "to-stop", execution_input)
 
 
 def _stack_status_and_output(resources: dict[str, Any], output: Any) -> Any:

@@ -51,6 +51,9 @@ from novaft.pipeline.facts import (
     EVAL_VALIDATION_REPORT_FILE,
     EVALUATION_FILE,
     EVALUATION_JOBS_FIELD,
+    EVALUATION_PLANNED,
+    EVALUATION_ROUND_FIELD,
+    EVALUATION_STATUS_FIELD,
     GATE_FAILED,
     METRICS_CSV_FILE,
     RUN_ID_TAG,
@@ -259,7 +262,15 @@ def plan_evaluation(
         runs.update(run.run_id, {**fields, "evaluation_policy": decision.to_dict()})
         decision.raise_unless_cleared_to_start()
     names = [job.job_name for job in jobs]
-    runs.update(run.run_id, {**fields, "evaluation_status": "Planned", EVALUATION_JOBS_FIELD: names})
+    runs.update(
+        run.run_id,
+        {
+            **fields,
+            EVALUATION_STATUS_FIELD: EVALUATION_PLANNED,
+            EVALUATION_JOBS_FIELD: names,
+            EVALUATION_ROUND_FIELD: payload.round,
+        },
+    )
     return EvaluationPlan(jobs=jobs, estimate=estimate.to_dict())
 
 
@@ -359,7 +370,7 @@ def record_evaluation(
     status = EvaluationFailed.workflow_error if failures else STATUS_COMPLETED
     verdict = document.get("gate")
     fields: dict[str, Any] = {
-        "evaluation_status": status,
+        EVALUATION_STATUS_FIELD: status,
         "evaluation_s3_uri": evaluation_uri,
         "evaluation": {key: value for key, value in document.items() if key != "jobs"},
         "updated_at": now,

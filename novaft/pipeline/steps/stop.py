@@ -8,6 +8,8 @@ run has a Completed run: the jobs are stopped, the outcome kept).
 
 from __future__ import annotations
 
+import orjson
+
 from novaft.pipeline.contracts import (
     DatasetLocation,
     ExecutionStatusChangeEvent,
@@ -18,6 +20,10 @@ from novaft.pipeline.contracts import (
 from novaft.pipeline.errors import RunNotFound
 from novaft.pipeline.facts import (
     EVALUATION_JOBS_FIELD,
+    EVALUATION_PLANNED,
+    EVALUATION_ROUND_FIELD,
+    EVALUATION_STATUS_FIELD,
+    EVALUATION_STOPPED,
     EXECUTION_FAILED,
     FINAL_RUN_STATUSES,
     STATUS_FAILED,
@@ -27,6 +33,9 @@ from novaft.pipeline.records import console_links, notification_for
 from novaft.pipeline.settings import Settings
 from novaft.pipeline.steps.job_slots import JobSlotStore, release_slot
 from novaft.pipeline.steps.ports import Notifier, RunStore, TrainingJobs
+
+# Step Functions accepts an execution input of at most 256 KiB; a longer one is not a document `novaft evaluate` wrote.
+MAX_EXECUTION_INPUT_CHARS = 256 * 1024
 
 
 def stop_run(
@@ -47,14 +56,14 @@ def stop_run(
     try:
         item = runs.find_by_execution_arn(execution_arn)
     except RunNotFound:
-        return StopRunResult(run_found=False)
+        return _stop_later_evaluation(event, runs=runs, jobs=jobs, now=now)
     run_id = str(item["run_id"])
     recorded_status = str(item.get("status", ""))
     job_name = str(item.get("training_job_name") or "")
     # Only a run that reached StartTraining can have a job; before that the name is merely reserved.
     # Whatever the run's record says, no training job may outlive its run.
     stopped = bool(job_name and item.get("training_job_arn")) and jobs.stop_if_running(job_name)
-    evaluations_stopped = _stop_evaluation_jobs(item, jobs)
+    evaluations_stopped = _stop_evaluation_round(item, event, runs=runs, jobs=jobs, now=now)
     if slots is not None:
         release_slot(run_id, slots=slots)
     if recorded_status in FINAL_RUN_STATUSES:
@@ -104,15 +113,56 @@ def stop_run(
     )
 
 
-def _stop_evaluation_jobs(item: dict[str, object], jobs: TrainingJobs) -> list[str]:
-    """Stop every evaluation job PlanEvaluation recorded that is still running; the names of those asked to stop.
+def _stop_later_evaluation(
+    event: ExecutionStatusChangeEvent, *, runs: RunStore, jobs: TrainingJobs, now: str
+) -> StopRunResult:
+    """An execution ``novaft evaluate`` started has no run of its own: its input names the run it evaluates. Its
+    round's evaluation jobs are stopped and the evaluation is recorded Stopped; the run's own outcome is kept and
+    nobody is notified (whoever aborted it knows; a failure inside the round is recorded and notified by the
+    workflow). Anything else is not a run of this pipeline."""
+    run_id = later_evaluation_run_id(event.detail.input)
+    item = runs.find(run_id) if run_id else None
+    if item is None or not event.detail.name:
+        return StopRunResult(run_found=False)
+    stopped = _stop_evaluation_round(item, event, runs=runs, jobs=jobs, now=now)
+    status = str(item.get("status", ""))
+    return StopRunResult(run_found=True, run_id=str(item["run_id"]), evaluation_jobs_stopped=stopped, status=status)
 
-    A job never started, already stopping or finished is left alone, so a second delivery of the event stops nothing.
+
+def later_evaluation_run_id(execution_input: str | None) -> str | None:
+    """The run a ``novaft evaluate`` execution evaluates, from the execution input (``evaluate_later.run.run_id``);
+    None for any other input, including one too large or too deep to be that document."""
+    if not execution_input or len(execution_input) > MAX_EXECUTION_INPUT_CHARS:
+        return None
+    try:
+        document = orjson.loads(execution_input)
+    except orjson.JSONDecodeError:
+        return None
+    later = document.get("evaluate_later") if isinstance(document, dict) else None
+    run = later.get("run") if isinstance(later, dict) else None
+    run_id = run.get("run_id") if isinstance(run, dict) else None
+    return run_id if isinstance(run_id, str) and run_id else None
+
+
+def _stop_evaluation_round(
+    item: dict[str, object], event: ExecutionStatusChangeEvent, *, runs: RunStore, jobs: TrainingJobs, now: str
+) -> list[str]:
+    """Stop every evaluation job PlanEvaluation recorded for the ended execution's round that is still running, and
+    record an evaluation that was still under way as Stopped; the names of the jobs asked to stop.
+
+    The jobs of another execution's round (a later ``novaft evaluate``) are that execution's to stop. A job never
+    started, already stopping or finished is left alone, so a second delivery of the event stops nothing.
     """
+    recorded_round = item.get(EVALUATION_ROUND_FIELD)
+    if recorded_round is not None and event.detail.name is not None and recorded_round != event.detail.name:
+        return []
     names = item.get(EVALUATION_JOBS_FIELD)
     if not isinstance(names, list):
         return []
-    return [str(name) for name in names if name and jobs.stop_if_running(str(name))]
+    stopped = [str(name) for name in names if name and jobs.stop_if_running(str(name))]
+    if item.get(EVALUATION_STATUS_FIELD) == EVALUATION_PLANNED:
+        runs.update(str(item["run_id"]), {EVALUATION_STATUS_FIELD: EVALUATION_STOPPED, "updated_at": now})
+    return stopped
 
 
 def _run_from_item(item: dict[str, object], settings: Settings) -> RunContext:

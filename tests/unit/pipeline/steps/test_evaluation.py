@@ -18,6 +18,7 @@ from novaft.pipeline.facts import (
     EVAL_SIDE_TAG,
     EVAL_TASK_TAG,
     EVALUATION_FILE,
+    EVALUATION_STATUS_FIELD,
     GATE_FAILED,
     GATE_PASSED,
     JOB_FILE,
@@ -455,4 +456,4 @@ def test_a_later_evaluation_is_judged_by_the_stage_policy_on_its_own_cost() -> N
     with pytest.raises(PolicyViolation, match="max_run_usd"):
         plan_evaluation(payload, prices=load_price_table(), settings=strict, objects=objects, runs=runs, now=NOW)
     assert runs.items[run.run_id]["evaluation_policy"]["allowed"] is False
-    assert "evaluation_status" not in runs.items[run.run_id]
+    assert EVALUATION_STATUS_FIELD not in runs.items[run.run_id]

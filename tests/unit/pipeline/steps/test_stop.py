@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -8,6 +9,10 @@ from novaft.pipeline.contracts import ExecutionStatusChangeEvent
 from novaft.pipeline.facts import (
     EVAL_SIDE_BASE,
     EVAL_SIDE_FINE_TUNED,
+    EVALUATION_PLANNED,
+    EVALUATION_ROUND_FIELD,
+    EVALUATION_STATUS_FIELD,
+    EVALUATION_STOPPED,
     EXECUTION_ABORTED,
     EXECUTION_FAILED,
     EXECUTION_TIMED_OUT,
@@ -20,13 +25,14 @@ from novaft.pipeline.facts import (
     STOP_RULE_EXECUTION_STATUSES,
 )
 from novaft.pipeline.steps.evaluation import EVALUATION_JOBS_FIELD, evaluation_job_name
-from novaft.pipeline.steps.stop import stop_run
+from novaft.pipeline.steps.stop import MAX_EXECUTION_INPUT_CHARS, later_evaluation_run_id, stop_run
 from tests.unit.pipeline.fakes import (
     ARTIFACTS_BUCKET,
     DATASETS_BUCKET,
     EXECUTION_ARN,
     JOB,
     LATER,
+    REGION,
     RUN,
     FakeNotifier,
     FakeRunStore,
@@ -183,3 +189,102 @@ def test_a_run_without_planned_evaluation_jobs_stops_none() -> None:
         _event(EXECUTION_ABORTED), _runs(training_job_arn=jobs.jobs[JOB]["TrainingJobArn"]), jobs, FakeNotifier()
     )
     assert result.evaluation_jobs_stopped == [] and jobs.stopped == [JOB]
+
+
+LATER_EXECUTION = f"arn:aws:states:{REGION}:123456789012:execution:novaft-dev:evaluate-2"
+
+
+def _ended(execution_arn: str, name: str, execution_input: str | None) -> ExecutionStatusChangeEvent:
+    detail = {"executionArn": execution_arn, "name": name, "status": EXECUTION_ABORTED, "input": execution_input}
+    return ExecutionStatusChangeEvent.model_validate(
+        {"detail-type": "Step Functions Execution Status Change", "detail": detail}
+    )
+
+
+def _evaluate_later_input(run_id: str) -> str:
+    """The input `novaft evaluate` starts its execution with (only the part stop_run reads is needed here)."""
+    return json.dumps({"evaluate_later": {"run": {"run_id": run_id}, "validation": {}, "tasks": ["gen_qa"]}})
+
+
+def _evaluating_run(jobs: FakeTrainingJobs, evaluation_round: str) -> tuple[FakeRunStore, str, str]:
+    """A completed run whose evaluation round ``evaluation_round`` is under way: one job running, one finished."""
+    arn = jobs.add(JOB, status="Completed")
+    running, finished = _evaluation_jobs(jobs, {EVAL_SIDE_FINE_TUNED: "InProgress", EVAL_SIDE_BASE: "Completed"})
+    planned = {
+        EVALUATION_JOBS_FIELD: [running, finished],
+        EVALUATION_ROUND_FIELD: evaluation_round,
+        EVALUATION_STATUS_FIELD: EVALUATION_PLANNED,
+    }
+    return _runs(STATUS_COMPLETED, training_job_arn=arn, **planned), running, finished
+
+
+def test_an_aborted_novaft_evaluate_execution_stops_its_jobs_and_records_the_evaluation_stopped() -> None:
+    jobs, notifier = FakeTrainingJobs(), FakeNotifier()
+    runs, running, finished = _evaluating_run(jobs, "evaluate-2")
+    event = _ended(LATER_EXECUTION, "evaluate-2", _evaluate_later_input(RUN.run_id))
+
+    result = _stop(event, runs, jobs, notifier)
+
+    assert (result.run_found, result.run_id, result.status) == (True, RUN.run_id, STATUS_COMPLETED)
+    assert result.evaluation_jobs_stopped == [running] and jobs.stopped == [running]
+    assert not result.training_job_stopped and jobs.jobs[finished]["TrainingJobStatus"] == "Completed"
+    record = runs.items[RUN.run_id]
+    assert record["status"] == STATUS_COMPLETED and record[EVALUATION_STATUS_FIELD] == EVALUATION_STOPPED
+    assert notifier.published == []
+    # Delivered again: nothing left to stop, nothing written.
+    again = _stop(event, runs, jobs, notifier)
+    assert again.evaluation_jobs_stopped == [] and len(runs.updates) == 1
+
+
+def test_a_round_that_a_later_novaft_evaluate_replaced_is_not_stopped_by_the_earlier_one() -> None:
+    jobs = FakeTrainingJobs()
+    runs, _running, _finished = _evaluating_run(jobs, "evaluate-3")
+    event = _ended(LATER_EXECUTION, "evaluate-2", _evaluate_later_input(RUN.run_id))
+    result = _stop(event, runs, jobs, FakeNotifier())
+    assert result.run_found and result.evaluation_jobs_stopped == [] and jobs.stopped == []
+    assert runs.updates == []
+
+
+def test_the_runs_own_execution_leaves_a_later_rounds_jobs_running() -> None:
+    jobs = FakeTrainingJobs()
+    runs, _running, _finished = _evaluating_run(jobs, "evaluate-2")
+    result = _stop(_ended(EXECUTION_ARN, "exec-1", None), runs, jobs, FakeNotifier())
+    assert result.status == STATUS_COMPLETED and result.evaluation_jobs_stopped == [] and jobs.stopped == []
+
+
+def test_the_runs_own_round_ended_early_is_recorded_stopped() -> None:
+    jobs = FakeTrainingJobs()
+    runs, running, _finished = _evaluating_run(jobs, "exec-1")
+    result = _stop(_ended(EXECUTION_ARN, "exec-1", None), runs, jobs, FakeNotifier())
+    assert result.evaluation_jobs_stopped == [running]
+    assert runs.items[RUN.run_id][EVALUATION_STATUS_FIELD] == EVALUATION_STOPPED
+    assert runs.items[RUN.run_id]["status"] == STATUS_COMPLETED
+
+
+@pytest.mark.parametrize(
+    "execution_input",
+    [
+        None,
+        "",
+        "not json",
+        "[" * 100_000,
+        '{"evaluate_later": ' * 2000 + "{}" + "}" * 2000,
+        json.dumps(["evaluate_later"]),
+        json.dumps({"evaluate_later": {"run": {"run_id": 7}}}),
+        json.dumps({"evaluate_later": {"run": "run-1"}}),
+        json.dumps({"detail-type": "Object Created", "detail": {}}),
+        json.dumps({"evaluate_later": {"run": {"run_id": "x" * 10}}, "pad": "y" * MAX_EXECUTION_INPUT_CHARS}),
+    ],
+)
+def test_an_input_that_names_no_run_is_nothing_to_do(execution_input: str | None) -> None:
+    assert later_evaluation_run_id(execution_input) is None
+    jobs = FakeTrainingJobs()
+    runs, _running, _finished = _evaluating_run(jobs, "evaluate-2")
+    result = _stop(_ended(LATER_EXECUTION, "evaluate-2", execution_input), runs, jobs, FakeNotifier())
+    assert not result.run_found and jobs.stopped == [] and runs.updates == []
+
+
+def test_a_run_that_no_longer_exists_is_nothing_to_do() -> None:
+    event = _ended(LATER_EXECUTION, "evaluate-2", _evaluate_later_input("gone-1"))
+    result = _stop(event, FakeRunStore(), FakeTrainingJobs(), FakeNotifier())
+    assert not result.run_found and result.run_id is None
