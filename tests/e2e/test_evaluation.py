@@ -122,18 +122,11 @@ def test_an_invalid_evaluation_set_stops_the_run_before_training(pipeline: Deplo
 def test_novaft_evaluate_evaluates_a_completed_run_later(
     pipeline: DeployedPipeline, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    plain_job = b"model: micro\nmethod: sft\npeft: lora\n"
-    description, run = _drop_run(pipeline, "eval-later", plain_job, EVAL_SET)
-    assert description["status"] == "SUCCEEDED", description.get("cause")
-    assert EVALUATION_STATUS_FIELD not in run  # the job spec asked for no evaluation
+    run = _trained_without_evaluation(pipeline, "eval-later", EVAL_SET)
 
-    capsys.readouterr()
-    code = main(["evaluate", run["run_id"], "--tasks", "gen_qa,mmlu", "--stage", LOCAL_STAGE])
-    out, err = capsys.readouterr()
-    assert code == ExitCode.OK, err
+    out, execution_arn = _evaluate_later(run["run_id"], "gen_qa,mmlu", capsys)
     # The estimate comes before the execution starts: two jobs (no base comparison asked for).
     assert out.index("2 evaluation job(s) on 1 x ml.p5.48xlarge: about $") < out.index("execution ")
-    execution_arn = out.split("execution ")[1].split()[0]
     later = pipeline.finished(execution_arn, timeout_seconds=90)
 
     assert later["status"] == "SUCCEEDED", later.get("cause") or later.get("error")
@@ -150,14 +143,10 @@ def test_novaft_evaluate_evaluates_a_completed_run_later(
 def test_aborting_a_novaft_evaluate_execution_stops_its_jobs_and_keeps_the_run_completed(
     pipeline: DeployedPipeline, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    plain_job = b"model: micro\nmethod: sft\npeft: lora\n"
-    description, run = _drop_run(pipeline, "eval-abort", plain_job, None)
-    assert description["status"] == "SUCCEEDED", description.get("cause")
+    run = _trained_without_evaluation(pipeline, "eval-abort", None)
     # Training is done; the evaluation jobs of this run now take long enough to be caught running.
     pipeline.simulator.set_outcome("eval-abort", TrainingOutcome(duration_seconds=300))
-    capsys.readouterr()
-    assert main(["evaluate", run["run_id"], "--tasks", "mmlu", "--stage", LOCAL_STAGE]) == ExitCode.OK
-    execution_arn = capsys.readouterr().out.split("execution ")[1].split()[0]
+    _out, execution_arn = _evaluate_later(run["run_id"], "mmlu", capsys)
     sagemaker = boto3.client("sagemaker")
 
     def running_evaluation_jobs() -> list[str]:
@@ -182,6 +171,23 @@ def test_aborting_a_novaft_evaluate_execution_stops_its_jobs_and_keeps_the_run_c
         lambda: pipeline.run_for(run["execution_arn"])[EVALUATION_STATUS_FIELD] == EVALUATION_STOPPED,
         "the evaluation to be recorded Stopped",
     )
+
+
+def _trained_without_evaluation(pipeline: DeployedPipeline, name: str, eval_set: bytes | None) -> dict[str, Any]:
+    """A completed run whose job spec asks for no evaluation (the record has none)."""
+    description, run = _drop_run(pipeline, name, b"model: micro\nmethod: sft\npeft: lora\n", eval_set)
+    assert description["status"] == "SUCCEEDED", description.get("cause")
+    assert EVALUATION_STATUS_FIELD not in run
+    return run
+
+
+def _evaluate_later(run_id: str, tasks: str, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    """``novaft evaluate RUN --tasks TASKS``: what it printed, and the ARN of the execution it started."""
+    capsys.readouterr()
+    code = main(["evaluate", run_id, "--tasks", tasks, "--stage", LOCAL_STAGE])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.OK, err
+    return out, out.split("execution ")[1].split()[0]
 
 
 def _wait_until(condition: Any, what: str, timeout_seconds: float = 30.0) -> None:
