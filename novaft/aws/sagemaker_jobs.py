@@ -9,9 +9,8 @@ from botocore.exceptions import ClientError
 
 from novaft.aws.errors import error_code, error_message, is_access_denied, is_not_found, raise_named
 from novaft.pipeline.errors import TrainingJobNotFound
+from novaft.pipeline.facts import TRAINING_JOB_IN_PROGRESS
 from novaft.pipeline.steps.ports import JobNameTaken
-
-_STOPPABLE_STATUSES = frozenset({"InProgress"})
 
 
 class SageMakerTrainingJobs:
@@ -64,7 +63,7 @@ class SageMakerTrainingJobs:
             status = self.describe(job_name).get("TrainingJobStatus")
         except TrainingJobNotFound:
             return False
-        if status not in _STOPPABLE_STATUSES:
+        if status != TRAINING_JOB_IN_PROGRESS:
             return False
         try:
             self.stop(job_name)

@@ -35,13 +35,19 @@ from novaft.pipeline.facts import (
     EVAL_SIDE_TAG,
     EVAL_TASK_TAG,
     EVALUATION_IMAGE_REPOSITORY,
+    RUNNING_TRAINING_STATUSES,
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    STATUS_STOPPED,
+    TRAINING_JOB_IN_PROGRESS,
+    TRAINING_JOB_STOPPING,
     TRAINING_LOG_GROUP,
     TRAINING_METRICS_ARCHIVE_FILE,
 )
+from novaft.pipeline.manifest import output_archive_key
 
 TrainingOutcomeStatus = Literal["Completed", "Failed", "Stopped"]
 SIMULATED_NOTICE = "training is SIMULATED on the local emulated AWS: no model is trained and no instance is started"
-OUTPUT_ARCHIVE = "output/output.tar.gz"
 SIMULATED_STEPS = 20
 # write_log(group, stream, messages): appends log events (the emulator's CloudWatch Logs).
 LogWriter = Callable[[str, str, list[str]], None]
@@ -140,7 +146,7 @@ class TrainingSimulator:
             self.jobs[job.training_job_name] = SimulatedJob(
                 name=job.training_job_name, outcome=outcome, started_at=time.monotonic()
             )
-        job.training_job_status = "InProgress"
+        job.training_job_status = TRAINING_JOB_IN_PROGRESS
         job.secondary_status = "Starting"
         job.training_end_time = None
         job.final_metric_data_list = []
@@ -151,10 +157,10 @@ class TrainingSimulator:
     def stop_requested(self, job: Any) -> None:
         """StopTrainingJob on a running job: Stopping now, Stopped after ``stop_delay_seconds``."""
         simulated = self.jobs.get(job.training_job_name)
-        if simulated is None or simulated.finished or job.training_job_status not in ("InProgress", "Stopping"):
+        if simulated is None or simulated.finished or job.training_job_status not in RUNNING_TRAINING_STATUSES:
             return
         simulated.stop_requested_at = simulated.stop_requested_at or time.monotonic()
-        job.training_job_status = "Stopping"
+        job.training_job_status = TRAINING_JOB_STOPPING
         job.secondary_status = "Stopping"
         self.advance(job, write_object=lambda *_: None)
 
@@ -170,7 +176,7 @@ class TrainingSimulator:
                 self._log_steps(simulated, now, write_log)
             if simulated.stop_requested_at is not None:
                 if now - simulated.stop_requested_at >= self.stop_delay_seconds:
-                    self._finish(job, simulated, "Stopped", "", write_object)
+                    self._finish(job, simulated, STATUS_STOPPED, "", write_object)
                 return
             if now - simulated.started_at < simulated.outcome.duration_seconds:
                 job.secondary_status = "Training"
@@ -181,7 +187,7 @@ class TrainingSimulator:
         """Log the steps the job has reached by ``now`` (all of them once a completed job's time is up)."""
         ran = min(now, simulated.stop_requested_at or now) - simulated.started_at
         fraction = min(1.0, ran / simulated.outcome.duration_seconds) if simulated.outcome.duration_seconds else 1.0
-        if simulated.outcome.status != "Completed":
+        if simulated.outcome.status != STATUS_COMPLETED:
             fraction = min(fraction, 0.5)  # a failing job dies halfway
         reached = math.floor(fraction * SIMULATED_STEPS)
         if reached > simulated.steps_logged:
@@ -198,9 +204,9 @@ class TrainingSimulator:
         ran_seconds = math.ceil(self._ran_seconds(simulated))
         job.training_time_in_seconds = ran_seconds
         job.billable_time_in_seconds = ran_seconds
-        if status == "Failed":
+        if status == STATUS_FAILED:
             job.failure_reason = failure_reason or "AlgorithmError: simulated failure"
-        if status == "Completed":
+        if status == STATUS_COMPLETED:
             job.final_metric_data_list = [
                 {"MetricName": "train_loss", "Value": 0.42, "Timestamp": job.training_end_time},
             ]
@@ -228,8 +234,9 @@ class TrainingSimulator:
 
 
 def output_archive_uri(s3_output_path: str, job_name: str) -> str:
-    """Where a Nova job writes its metadata archive: ``<S3OutputPath>/<job>/output/output.tar.gz``."""
-    return f"{s3_output_path.rstrip('/')}/{job_name}/{OUTPUT_ARCHIVE}"
+    """Where a Nova job writes its metadata archive: ``<S3OutputPath>/<job>/output/output.tar.gz``, as the pipeline
+    reads it."""
+    return output_archive_key(s3_output_path, job_name)
 
 
 def output_archive_location(s3_output_path: str, job_name: str) -> tuple[str, str]:

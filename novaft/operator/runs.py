@@ -22,9 +22,9 @@ from novaft.pipeline.facts import (
     NO_TRAINING_END_STATES,
     STATUS_QUEUED,
     SUCCESSFUL_RUN_STATUSES,
+    TRAINING_JOB_IN_PROGRESS,
 )
 
-_TRAINING_IN_PROGRESS = "InProgress"
 _PAGE_SIZE = 100
 
 
@@ -196,7 +196,7 @@ class TrainingView:
 
     @property
     def stoppable(self) -> bool:
-        return self.status == _TRAINING_IN_PROGRESS
+        return self.status == TRAINING_JOB_IN_PROGRESS
 
 
 def _state_entered(event: Mapping[str, Any]) -> str | None:

@@ -40,6 +40,11 @@ STATUS_REJECTED: Final = "Rejected"
 STATUS_QUEUED: Final = "Queued"
 # SageMaker's terminal TrainingJobStatus values map one to one onto run statuses.
 TERMINAL_TRAINING_STATUSES: Final = frozenset({STATUS_COMPLETED, STATUS_FAILED, STATUS_STOPPED})
+# Its other values (DescribeTrainingJob, botocore sagemaker model): a job that can still be asked to stop, and one
+# that was.
+TRAINING_JOB_IN_PROGRESS: Final = "InProgress"
+TRAINING_JOB_STOPPING: Final = "Stopping"
+RUNNING_TRAINING_STATUSES: Final = (TRAINING_JOB_IN_PROGRESS, TRAINING_JOB_STOPPING)
 # A run in one of these has its outcome recorded; nothing later may overwrite it.
 FINAL_RUN_STATUSES: Final = TERMINAL_TRAINING_STATUSES | {
     STATUS_DATASET_INVALID,

@@ -15,10 +15,6 @@ from constructs import Construct
 
 from stacks.constructs.retries import retry_with_jitter
 
-# Non-terminal values of DescribeTrainingJob's TrainingJobStatus (botocore sagemaker model); the terminal ones are
-# facts.TERMINAL_TRAINING_STATUSES.
-RUNNING_TRAINING_STATUSES = ("InProgress", "Stopping")
-
 
 def init_polls(scope: Construct, name: str, polls_path: str) -> sfn.Pass:
     """Sets the poll counter at ``polls_path`` to zero."""

@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from novaft.pipeline.facts import (
+    RUNNING_TRAINING_STATUSES,
     STATE_DUPLICATE_DELIVERY,
     STATUS_COMPLETED,
     STATUS_STOPPED,
@@ -237,7 +238,7 @@ class WorkflowDefinition(Construct):
         # The result is already recorded; a lost notification must not turn a finished run into a failed one.
         CatchTo(result_status, "$.notification_error").attach(notify_result)
 
-        still_running = job_polling.status_in("$.job.status", job_polling.RUNNING_TRAINING_STATUSES)
+        still_running = job_polling.status_in("$.job.status", RUNNING_TRAINING_STATUSES)
         training_status = (
             sfn.Choice(self, "TrainingStatus")
             .when(

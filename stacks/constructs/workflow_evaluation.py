@@ -17,8 +17,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from novaft.pipeline.errors import EvaluationFailed, SageMakerCapacityError, SageMakerThrottled
+from novaft.pipeline.facts import RUNNING_TRAINING_STATUSES
 from stacks.constructs.job_polling import (
-    RUNNING_TRAINING_STATUSES,
     count_poll,
     describe_training_job,
     init_polls,
