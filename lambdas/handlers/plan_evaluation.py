@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lambdas.handlers.render_recipe import price_table
-from lambdas.handlers.runtime import instrumented, logger, now_iso, object_store, parse_payload, runs_table, settings
+from lambdas.handlers import runtime
 from novaft.pipeline.contracts import PlanEvaluationInput
 from novaft.pipeline.steps.evaluation import plan_evaluation
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-
-@instrumented
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    payload = parse_payload(PlanEvaluationInput, event)
+@runtime.workflow_task(PlanEvaluationInput)
+def lambda_handler(payload: PlanEvaluationInput, ports: runtime.Ports) -> dict[str, Any]:
     plan = plan_evaluation(
-        payload, prices=price_table(), settings=settings(), objects=object_store(), runs=runs_table(), now=now_iso()
+        payload, prices=ports.prices, settings=ports.settings, objects=ports.objects, runs=ports.runs, now=ports.now
     )
-    logger.info("evaluation planned", extra={"run_id": payload.run.run_id, "jobs": [j.job_name for j in plan.jobs]})
+    jobs = [job.job_name for job in plan.jobs]
+    runtime.logger.info("evaluation planned", extra={"run_id": payload.run.run_id, "jobs": jobs})
     return plan.model_dump(mode="json")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from novaft.aws.s3_objects import S3Objects
     from novaft.aws.sagemaker_jobs import SageMakerTrainingJobs
     from novaft.aws.training_logs import TrainingJobLogs
+    from novaft.recipes import PriceTable
 
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
@@ -128,6 +129,19 @@ def notifier() -> SnsNotifier:
 
 
 @cache
+def price_table() -> PriceTable | None:
+    """Prices only feed the estimates; a missing or broken table leaves the cost out instead of failing the run."""
+    from novaft.errors import NovaftError
+    from novaft.recipes import load_price_table
+
+    try:
+        return load_price_table()
+    except (NovaftError, OSError, ValueError) as error:
+        logger.warning("price table unavailable; estimate without cost", extra={"error": str(error)})
+        return None
+
+
+@cache
 def bedrock_models() -> BedrockModels:
     from novaft.aws.bedrock import BedrockModels
 
@@ -157,6 +171,7 @@ class Ports:
     notifier: SnsNotifier
     models: BedrockModels
     converse: BedrockConverse
+    prices: PriceTable | None
 
     def __init__(self) -> None:
         self.now = now_iso()
@@ -179,6 +194,7 @@ _PORT_FACTORIES = {
     "notifier": notifier,
     "models": bedrock_models,
     "converse": bedrock_converse,
+    "prices": price_table,
 }
 
 

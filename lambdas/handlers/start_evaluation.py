@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lambdas.handlers.runtime import instrumented, logger, parse_payload, settings, training_jobs
+from lambdas.handlers import runtime
 from novaft.pipeline.contracts import StartEvaluationInput
 from novaft.pipeline.steps.evaluation import start_evaluation
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-
-@instrumented
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    payload = parse_payload(StartEvaluationInput, event)
-    started = start_evaluation(payload, settings=settings(), jobs=training_jobs())
-    logger.info("evaluation started", extra={"run_id": payload.run.run_id, **started})
+@runtime.workflow_task(StartEvaluationInput)
+def lambda_handler(payload: StartEvaluationInput, ports: runtime.Ports) -> dict[str, Any]:
+    started = start_evaluation(payload, settings=ports.settings, jobs=ports.jobs)
+    runtime.logger.info("evaluation started", extra={"run_id": payload.run.run_id, **started})
     return started

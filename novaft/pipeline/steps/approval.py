@@ -11,6 +11,7 @@ either as status ``Rejected`` (novaft.pipeline.records).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
@@ -43,16 +44,19 @@ class ApprovalAsk(RunChoices):
 
     def to_dict(self) -> dict[str, Any]:
         """As the workflow state and the run record keep it (JSON types)."""
-        document: dict[str, Any] = _ASK_DOCUMENT.dump_python(self, mode="json")
+        document: dict[str, Any] = _ask_document().dump_python(self, mode="json")
         return document
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> ApprovalAsk:
-        ask: ApprovalAsk = _ASK_DOCUMENT.validate_python(document)
+        ask: ApprovalAsk = _ask_document().validate_python(document)
         return ask
 
 
-_ASK_DOCUMENT = TypeAdapter(ApprovalAsk)
+@cache
+def _ask_document() -> TypeAdapter[ApprovalAsk]:
+    # Built on first use: only a run that needs approval pays for the schema (handler imports stay cheap).
+    return TypeAdapter(ApprovalAsk)
 
 
 class AwaitApprovalInput(BaseModel):
