@@ -44,6 +44,7 @@ from novaft.pipeline.contracts import DatasetLocation, PinnedObject
 from novaft.pipeline.errors import TrainingJobNotFound
 from novaft.pipeline.facts import (
     EVALUATION_FILE,
+    EVALUATION_PLANNED,
     JOB_FILE,
     METRICS_CSV_FILE,
     PLAN_FILE,
@@ -103,6 +104,11 @@ class CancelOutcome:
     status: RunStatus  # read right after the stop calls
     stopped: list[str]  # what was asked to stop, in the user's words
     problems: list[str]  # stops that failed (the run may still stop through the pipeline)
+
+
+def execution_arn(state_machine_arn: str, execution_name: str) -> str:
+    """``arn:...:execution:<state machine>:<name>``, the ARN Step Functions gives an execution of the state machine."""
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{execution_name}"
 
 
 def find_pipeline(stacks: Stacks, stack_name: str, *, chosen: bool) -> PipelineOutputs:
@@ -195,11 +201,12 @@ class PipelineOperator:
     # --- cancel --------------------------------------------------------------------------------------------------
 
     def cancel(self, run_ref: str) -> CancelOutcome:
-        """Stop the training job and the execution (whichever still runs).
+        """Stop the training job and the execution (whichever still runs), and a ``novaft evaluate`` execution that
+        is evaluating the run now.
 
         The job goes first so no more billable time accrues; a job that cannot be stopped does not keep the
         execution running: the pipeline's stop_run function reacts to the ABORTED execution, stops the job too and
-        records the run as Stopped.
+        records the run as Stopped (for an evaluation execution: stops its jobs and records the evaluation Stopped).
         """
         status = self.status(run_ref)
         stopped: list[str] = []
@@ -213,7 +220,21 @@ class PipelineOperator:
         if status.execution is not None and status.execution.running:
             self.executions.stop(status.execution.execution_arn, cause=f"novaft cancel {run_ref}")
             stopped.append(f"execution {status.execution.execution_arn.rsplit(':', 1)[-1]}")
+        evaluating = self._later_evaluation_execution(status.run)
+        if evaluating is not None:
+            self.executions.stop(evaluating.execution_arn, cause=f"novaft cancel {run_ref}")
+            stopped.append(f"evaluation execution {evaluating.execution_arn.rsplit(':', 1)[-1]}")
         return CancelOutcome(status=self.status_of(status.run), stopped=stopped, problems=problems)
+
+    def _later_evaluation_execution(self, run: RunView) -> ExecutionView | None:
+        """The running ``novaft evaluate`` execution whose evaluation round is on the run record, if any."""
+        round_name = run.evaluation.get("round")
+        if run.evaluation.get("status") != EVALUATION_PLANNED or not isinstance(round_name, str) or not round_name:
+            return None
+        if run.execution_arn and run.execution_arn.rsplit(":", 1)[-1] == round_name:
+            return None  # the run's own execution, stopped with the run
+        execution = self._execution(execution_arn(self.outputs.state_machine_arn, round_name))
+        return execution if execution is not None and execution.running else None
 
     # --- report --------------------------------------------------------------------------------------------------
 

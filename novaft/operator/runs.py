@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from novaft.operator.errors import RunNotFound
 from novaft.pipeline.facts import (
+    EVALUATION_ROUND_FIELD,
     EVALUATION_STATUS_FIELD,
     EXECUTION_RUNNING,
     EXECUTION_SUCCEEDED,
@@ -145,6 +146,8 @@ def _evaluation_of(data: Mapping[str, Any]) -> dict[str, Any]:
         "gate": data.get("evaluation_gate"),
         "metrics": summary.get("metrics") or {} if isinstance(summary, Mapping) else {},
         "failure": data.get("evaluation_failure"),
+        # The name of the execution that planned the jobs: the run's own, or a `novaft evaluate` one.
+        "round": data.get(EVALUATION_ROUND_FIELD),
     }
 
 

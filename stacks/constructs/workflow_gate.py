@@ -110,8 +110,8 @@ class WorkflowGate:
     ) -> None:
         self._scope = scope
         self._functions = functions
-        self._invoke = invoke = tools.invoke
-        self._catch_to = catch_to = tools.catch_to
+        invoke, catch_to = tools.invoke, tools.catch_to
+        self._invoke, self._catch_to = invoke, catch_to
         # Every failure from RenderRecipe on passes here: a run that holds a slot (or waits for one) gives it back.
         on_failure = self.release_then("ReleaseSlotOnFailure", record_failure)
         self.on_failure: sfn.IChainable = on_failure

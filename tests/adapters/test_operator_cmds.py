@@ -197,6 +197,49 @@ def test_cancel_of_a_finished_run_stops_nothing(
     assert stoppable_jobs == []
 
 
+def _evaluated_later(pipeline: MotoPipeline, evaluation_round: str, evaluation_status: str) -> str:
+    """A completed run (its own execution over) with `novaft evaluate` execution ``evaluation-1`` running; the record
+    names ``evaluation_round`` as the round of its planned jobs. Returns the evaluation execution's ARN."""
+    own = pipeline.start_execution("done-2")
+    client("stepfunctions").stop_execution(executionArn=own)
+    later = pipeline.start_execution("evaluation-1")
+    pipeline.put_run(
+        run_id="done-2",
+        status=facts.STATUS_COMPLETED,
+        execution_arn=own,
+        **{facts.EVALUATION_ROUND_FIELD: evaluation_round, facts.EVALUATION_STATUS_FIELD: evaluation_status},
+    )
+    return later
+
+
+def test_cancel_stops_the_novaft_evaluate_execution_evaluating_a_completed_run(
+    moto_pipeline: MotoPipeline, stoppable_jobs: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    later = _evaluated_later(moto_pipeline, "evaluation-1", facts.EVALUATION_PLANNED)
+    assert main(["cancel", "done-2"]) == 0
+    assert "stopping evaluation execution evaluation-1" in capsys.readouterr().out
+    assert client("stepfunctions").describe_execution(executionArn=later)["status"] == "ABORTED"
+    assert stoppable_jobs == []
+
+
+@pytest.mark.parametrize(
+    ("evaluation_round", "evaluation_status"),
+    [
+        ("evaluation-1", facts.STATUS_COMPLETED),  # that round is over
+        ("evaluation-1", facts.EVALUATION_STOPPED),
+        ("done-2", facts.EVALUATION_PLANNED),  # the run's own round: its execution is over
+        ("evaluation-9", facts.EVALUATION_PLANNED),  # no such execution
+    ],
+)
+def test_cancel_leaves_an_execution_that_is_not_evaluating_the_run_alone(
+    moto_pipeline: MotoPipeline, capsys: pytest.CaptureFixture[str], evaluation_round: str, evaluation_status: str
+) -> None:
+    later = _evaluated_later(moto_pipeline, evaluation_round, evaluation_status)
+    assert main(["cancel", "done-2"]) == 0
+    assert "nothing to stop: run done is Completed" in capsys.readouterr().out
+    assert client("stepfunctions").describe_execution(executionArn=later)["status"] == "RUNNING"
+
+
 REPORT = {
     "valid": False,
     "records": 3,

@@ -267,6 +267,9 @@ def test_the_runs_own_round_ended_early_is_recorded_stopped() -> None:
         None,
         "",
         "not json",
+        "\x00\xff binary",
+        # A lone surrogate: not encodable as UTF-8, so not JSON the parser accepts.
+        '{"evaluate_later": {"run": {"run_id": "\udcff"}}}',
         "[" * 100_000,
         '{"evaluate_later": ' * 2000 + "{}" + "}" * 2000,
         json.dumps(["evaluate_later"]),
