@@ -37,14 +37,6 @@ LOG_RETENTION: Mapping[int, logs.RetentionDays] = {
 CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = tuple(LOG_RETENTION)
 
 
-def retained_log_group(
-    scope: Construct, *, retention_days: int, removal_policy: cdk.RemovalPolicy, construct_id: str = "Logs"
-) -> logs.LogGroup:
-    """A log group that keeps events ``retention_days`` days (one of ``CLOUDWATCH_RETENTION_DAYS``); the one of the
-    construct ``scope`` unless named otherwise."""
-    return logs.LogGroup(scope, construct_id, retention=LOG_RETENTION[retention_days], removal_policy=removal_policy)
-
-
 @dataclass(frozen=True)
 class Retention:
     """How long what a construct creates is kept: its log events ``log_days`` days (one of
@@ -54,4 +46,5 @@ class Retention:
     removal_policy: cdk.RemovalPolicy
 
     def log_group(self, scope: Construct) -> logs.LogGroup:
-        return retained_log_group(scope, retention_days=self.log_days, removal_policy=self.removal_policy)
+        """The log group of the construct ``scope``, keeping events ``log_days`` days."""
+        return logs.LogGroup(scope, "Logs", retention=LOG_RETENTION[self.log_days], removal_policy=self.removal_policy)
